@@ -1,0 +1,3 @@
+from kcbx.cli import app
+
+app(prog_name="kcbx")

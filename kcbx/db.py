@@ -1,0 +1,96 @@
+"""Where the database lives and how it is opened: pragmas, permissions, migrations.
+
+Every command opens the store through `connect`, which creates the file with mode 0600,
+turns on foreign keys, WAL and a busy timeout (so a cron report and an import can run
+side by side), and applies pending migrations. Writers use `transaction`, which takes
+the write lock up front (BEGIN IMMEDIATE) so two writers queue instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kcbx.errors import DatabaseError
+
+ENV_VAR = "KCBX_DB"
+BUSY_TIMEOUT_MS = 120_000
+
+
+def default_path() -> Path:
+    """The per-user data directory (e.g. ~/.local/share/kcbx/kcbx.db)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("kcbx", appauthor=False)) / "kcbx.db"
+
+
+def resolve_path(option: str | os.PathLike | None = None) -> Path:
+    """`--db`, else $KCBX_DB, else the user data dir."""
+    if option:
+        return Path(option)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return default_path()
+
+
+def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connection:
+    """Open (creating if needed) the database at `path` and bring its schema up to date."""
+    os.umask(0o077)  # the file, its -wal/-shm, backups and reports: owner only
+    path = Path(path)
+    if path.is_dir():
+        raise DatabaseError(f"数据库路径是一个文件夹：{path}。请用 --db 指定一个文件。")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(
+            f"无法打开数据库 {path}：{exc}。请检查文件是否完好，或用 kcbx doctor 检查。"
+        ) from exc
+    if migrate:
+        from kcbx.migrations import migrate as run_migrations
+
+        try:
+            run_migrations(conn)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise DatabaseError(f"无法更新数据库 {path}：{exc}") from exc
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One atomic write: all of it lands, or (on any exception, Ctrl-C included) none."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(
+            f"数据库正被其他程序占用，等待超时：{exc}。请稍后再试。"
+        ) from exc
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Row count of every kcbx table, for `kcbx info` and `doctor`."""
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name"
+        )
+    ]
+    return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
