@@ -128,6 +128,34 @@ def test_manual_backup_into_a_folder_uses_the_standard_name(conn, db_path, tmp_p
     assert dest.parent == usb and dest.name.startswith("kcbx-") and dest.name.endswith("-manual.db")
 
 
+# ---------------------------------------------------------------- backup before migration
+
+
+def m002_add_note(db):
+    db.execute("ALTER TABLE children ADD COLUMN note TEXT")
+
+
+def test_opening_an_older_database_backs_it_up_first(db_path, monkeypatch):
+    conn = kdb.connect(db_path)
+    set_town(conn, "后柳镇")
+    conn.close()
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m002_add_note])
+    kdb.connect(db_path).close()
+    (saved,) = kbackup.list_backups(db_path)
+    assert saved["reason"] == "migrate"
+    with sqlite3.connect(saved["path"]) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert raw.execute("SELECT value FROM settings").fetchone()[0] == "后柳镇"
+    kdb.connect(db_path).close()  # already up to date: no second copy
+    assert len(kbackup.list_backups(db_path)) == 1
+
+
+def test_new_and_current_databases_are_not_backed_up(db_path):
+    kdb.connect(db_path).close()
+    kdb.connect(db_path).close()
+    assert not kbackup.backups_dir(db_path).exists()
+
+
 # ---------------------------------------------------------------- restore
 
 
@@ -140,10 +168,6 @@ def good_backup(conn, db_path, tmp_path):
     with kdb.transaction(conn):
         conn.execute("INSERT INTO units (kind, name) VALUES ('village', '中坝村')")
     return saved
-
-
-def m002_add_note(db):
-    db.execute("ALTER TABLE children ADD COLUMN note TEXT")
 
 
 def town(db_path: Path) -> str:
