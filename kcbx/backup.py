@@ -128,7 +128,8 @@ def restore(db_path: Path, source: Path) -> dict:
     The source is checked completely before anything is touched. Its pages are then copied
     into the live file through the backup API (one transaction, so -wal/-shm stay
     consistent and other connections see either the old or the new database), and an
-    older source is migrated to the current schema.
+    older source is migrated to the current schema. Old backups are pruned only after the
+    source is closed: it may itself be the oldest backup (Windows cannot delete an open file).
     """
     from kcbx import db as kdb
 
@@ -138,6 +139,7 @@ def restore(db_path: Path, source: Path) -> dict:
         saved = _save_current(db_path)
         with closing(kdb.connect(db_path, migrate=False)) as live:
             src.backup(live)
+    prune(db_path)
     with closing(kdb.connect(db_path)) as conn:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     return {"source": str(source), "saved": str(saved) if saved else None,
@@ -156,7 +158,7 @@ def missing_tables(conn: sqlite3.Connection) -> list[str]:
 
 
 def check_source(src: sqlite3.Connection, source: Path) -> int:
-    """Refuse a restore source that is corrupt, not kcbx's, or from a newer kcbx; return its version."""
+    """Refuse a source that is corrupt, not kcbx's or from a newer kcbx; return its version."""
     untouched = "当前数据库未改动。"
     try:
         problems = [r[0] for r in src.execute("PRAGMA integrity_check(5)")]
@@ -226,7 +228,7 @@ def _save_current(db_path: Path) -> Path | None:
         return None
     if _is_sqlite_file(db_path):
         with closing(kdb.connect(db_path, migrate=False)) as conn:
-            return auto_backup(conn, db_path, "restore")
+            return backup(conn, _new_backup_path(db_path, "restore"))
     dest = _new_backup_path(db_path, "restore")
     os.replace(db_path, dest)
     os.chmod(dest, 0o600)
@@ -234,7 +236,6 @@ def _save_current(db_path: Path) -> Path | None:
     if wal.exists():
         os.replace(wal, f"{dest}-wal")
     Path(f"{db_path}-shm").unlink(missing_ok=True)
-    prune(db_path)
     return dest
 
 

@@ -139,8 +139,8 @@ def test_newer_schema_is_an_error_and_data_checks_are_skipped(conn, db_path):
 def test_not_a_kcbx_database(db_path):
     with raw(db_path) as other:
         other.execute("CREATE TABLE photos (id)")
-    found = by_code(doctor.examine(db_path))
-    assert found["schema_version"].level == "error" and "children" in found["schema_version"].message
+    finding = by_code(doctor.examine(db_path))["schema_version"]
+    assert finding.level == "error" and "children" in finding.message
 
 
 def damage(db_path, page_of, edit):
@@ -180,3 +180,32 @@ def test_missing_database_is_not_created(tmp_path):
     with pytest.raises(DatabaseError, match="找不到数据库"):
         doctor.examine(tmp_path / "nope.db")
     assert not (tmp_path / "nope.db").exists()
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_cli_doctor_on_a_healthy_database(run, conn):
+    add_child(conn)
+    result = run("doctor")
+    assert result.exit_code == 0, result.output
+    assert "数据库健康" in result.stdout and "完整性" in result.stdout
+    findings = json.loads(run("doctor", "--format", "json").stdout)
+    assert findings[-1] == {"level": "ok", "code": "verdict", "message": "数据库健康。"}
+    assert {f["level"] for f in findings} == {"ok"}
+
+
+def test_cli_doctor_exits_1_on_an_error(run, conn):
+    add_child(conn, birth="2016-12-11")
+    result = run("doctor", "--format", "json")
+    assert result.exit_code == 1
+    codes = {f["code"]: f["level"] for f in json.loads(result.stdout)}
+    assert codes["birth_mismatch"] == "error" and codes["verdict"] == "error"
+    assert BOY not in result.stdout
+
+
+def test_cli_doctor_without_a_database(run, db_path):
+    result = run("doctor")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("错误：找不到数据库") and "kcbx init" in result.stderr
+    assert not db_path.exists()
