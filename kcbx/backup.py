@@ -134,6 +134,8 @@ def restore(db_path: Path, source: Path) -> dict:
     from kcbx import db as kdb
 
     db_path, source = Path(db_path), Path(source)
+    if db_path.is_dir():
+        raise DatabaseError(f"数据库路径是一个文件夹：{db_path}。请用 --db 指定一个文件。")
     with closing(_open_source(source, db_path)) as src:
         source_version = check_source(src, source)
         saved = _save_current(db_path)
@@ -177,8 +179,10 @@ def check_source(src: sqlite3.Connection, source: Path) -> int:
     known = len(migrations.MIGRATIONS)
     unknown = sorted(set(applied) - {m.__name__ for m in migrations.MIGRATIONS})
     if version > known or unknown:
-        raise DatabaseError(f"{source} 由更新版本的 kcbx 创建（结构版本 {version}，本程序只认识到 "
-                            f"{known}），不能用来恢复。{untouched}请升级 kcbx 后再恢复。")
+        detail = (f"结构版本 {version}，本程序只认识到 {known}" if version > known
+                  else f"含本程序不认识的结构更新：{'、'.join(unknown)}")
+        raise DatabaseError(f"{source} 由更新版本的 kcbx 创建（{detail}），不能用来恢复。"
+                            f"{untouched}请升级 kcbx 后再恢复。")
     return version
 
 
@@ -242,8 +246,12 @@ def _save_current(db_path: Path) -> Path | None:
 def _new_backup_path(db_path: Path, reason: str) -> Path:
     """A fresh name in the backups folder (created 0700), unique to the microsecond."""
     folder = backups_dir(db_path)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+    except OSError as exc:
+        raise FileProblem(f"无法建立备份文件夹 {folder}：{exc}。请检查它是不是文件夹、"
+                          "有没有写入权限。") from exc
     now = datetime.now()
     while (folder / _file_name(Path(db_path).stem, reason, now)).exists():
         now += timedelta(microseconds=1)  # coarse clocks (Windows) repeat timestamps

@@ -71,7 +71,7 @@ def examine(db_path: Path) -> list[Finding]:
 
 def diagnose(conn: sqlite3.Connection, db_path: Path) -> list[Finding]:
     """Every check in turn, then the verdict; a check SQLite cannot finish is itself an error."""
-    findings = [*_attempt("integrity", check_integrity, conn),
+    findings = [*check_integrity(conn),
                 *_attempt("schema_version", check_schema, conn),
                 *check_permissions(Path(db_path))]
     if not any(f.code == "schema_version" and f.level == "error" for f in findings):

@@ -84,6 +84,14 @@ def test_auto_backup_name_folder_and_modes(conn, db_path):
     assert (len(day), len(clock), len(micro)) == (8, 6, 6)
 
 
+def test_cli_backup_when_the_folder_cannot_be_made(run, db_path):
+    run("init")
+    kbackup.backups_dir(db_path).write_text("a file where the folder should be")
+    result = run("backup")
+    assert result.exit_code == 1, result.output
+    assert flat(result.stderr).startswith("错误：无法建立备份文件夹")
+
+
 def test_reason_must_be_a_known_word(conn, db_path):
     with pytest.raises(ValueError):
         kbackup.auto_backup(conn, db_path, "61092220161210193X")
@@ -248,7 +256,7 @@ def test_check_source_refuses_unknown_migrations(good_backup, db_path):
         raw.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
                     "VALUES ('kcbx', 'm999_future', 'x')")
     before = dump(db_path)
-    with pytest.raises(DatabaseError, match="更新版本"):
+    with pytest.raises(DatabaseError, match="更新版本.*m999_future"):
         kbackup.restore(db_path, good_backup)
     assert dump(db_path) == before
 
@@ -352,3 +360,8 @@ def test_cli_restore_missing_file(run, db_path, tmp_path):
     run("init")
     result = run("restore", tmp_path / "nope.db")
     assert result.exit_code == 1 and "找不到文件" in flat(result.stderr)
+
+
+def test_cli_restore_into_a_folder(run, good_backup, tmp_path):
+    result = run("--db", tmp_path, "restore", good_backup)
+    assert result.exit_code == 1 and "文件夹" in flat(result.stderr)
