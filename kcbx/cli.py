@@ -146,3 +146,83 @@ def info() -> None:
             ("sheet_date", "表格日期"), ("imported_at", "导入时间")], title="最近的导入"))
     else:
         console.print("尚无导入。下一步：kcbx import 表格.xlsx")
+
+
+# ---------------------------------------------------------------- backup / restore / doctor
+
+
+class TableOrJson(str, Enum):
+    table = "table"
+    json = "json"
+
+
+FORMAT_HELP = "输出格式：table（表格）或 json。"
+
+
+def _say(text: str) -> None:
+    """Print a message holding file paths: never wrapped or read as markup, so it can be copied."""
+    console.print(text, soft_wrap=True, markup=False)
+
+
+@command(app, "backup")
+def backup_(
+    path: Optional[Path] = typer.Argument(
+        None, help="备份文件或文件夹（默认：数据库旁的 backups 文件夹）。已有的文件不会被覆盖。"),
+) -> None:
+    """备份数据库（联机备份，其他命令可同时运行）。例：kcbx backup 备份.db"""
+    from kcbx import backup, db as kdb
+
+    dest = backup.manual_backup(open_db(), kdb.resolve_path(state.db_option), path)
+    _say(f"已备份到 {dest}")
+
+
+@command(app, "backups")
+def backups(
+    fmt: TableOrJson = typer.Option(TableOrJson.table, "--format", help=FORMAT_HELP),
+) -> None:
+    """列出数据库旁 backups 文件夹中的备份，最新的在前。例：kcbx backups"""
+    from kcbx import backup, db as kdb
+    from kcbx.render import emit
+
+    rows = backup.list_backups(kdb.resolve_path(state.db_option))
+    if fmt is TableOrJson.table:
+        if not rows:
+            err_console.print("还没有备份。可运行 kcbx backup 备份。")
+        rows = [{**r, "reason": backup.REASONS[r["reason"]], "size": f"{r['size'] / 1024:,.0f} KB"}
+                for r in rows]
+    emit(rows, [("created", "备份时间"), ("reason", "原因"), ("size", "大小"), ("path", "文件")],
+         fmt.value)
+
+
+@command(app, "restore")
+def restore(
+    path: Path = typer.Argument(..., help="用来恢复的备份文件（.db），可用 kcbx backups 查看。"),
+) -> None:
+    """用备份替换当前数据库：先检查备份，再自动备份当前数据库。例：kcbx restore 备份.db"""
+    from kcbx import backup, db as kdb
+
+    result = backup.restore(kdb.resolve_path(state.db_option), path)
+    _say(f"已恢复：{result['source']}（结构版本 {result['source_version']}，"
+         f"现为 {result['schema_version']}）")
+    if result["saved"]:
+        _say(f"恢复前的数据库已备份到 {result['saved']}")
+
+
+@command(app, "doctor")
+def doctor(
+    fmt: TableOrJson = typer.Option(TableOrJson.table, "--format", help=FORMAT_HELP),
+) -> None:
+    """检查数据库是否完好、前后一致、只有本人可读，并给出结论。例：kcbx doctor"""
+    from dataclasses import asdict
+
+    from kcbx import db as kdb, doctor as kdoctor
+    from kcbx.render import emit
+
+    findings = kdoctor.examine(kdb.resolve_path(state.db_option))
+    rows = [asdict(f) for f in findings]
+    if fmt is TableOrJson.table:
+        rows = [{**r, "level": kdoctor.LEVELS[r["level"]], "code": kdoctor.CHECKS[r["code"]]}
+                for r in rows]
+    emit(rows, [("code", "检查项"), ("level", "结果"), ("message", "说明")], fmt.value)
+    if kdoctor.has_errors(findings):
+        raise typer.Exit(1)

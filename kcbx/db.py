@@ -59,11 +59,23 @@ def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connect
         from kcbx.migrations import migrate as run_migrations
 
         try:
+            _backup_before_migration(conn, path)
             run_migrations(conn)
         except sqlite3.OperationalError as exc:
             conn.close()
             raise DatabaseError(f"无法更新数据库 {path}：{exc}") from exc
     return conn
+
+
+def _backup_before_migration(conn: sqlite3.Connection, path: Path) -> None:
+    """Copy a database that holds data before its schema is upgraded (SPEC §7)."""
+    from kcbx.migrations import MIGRATIONS
+
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if 0 < version < len(MIGRATIONS):
+        from kcbx.backup import auto_backup
+
+        auto_backup(conn, path, "migrate")
 
 
 @contextmanager
