@@ -30,8 +30,9 @@ def normalize(raw: object) -> str:
         return repr(raw).upper()
     if isinstance(raw, int):
         return str(raw)
-    text = unicodedata.normalize("NFKC", str(raw))
-    return _SEPARATORS.sub("", text).upper()
+    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(raw)))
+    # removing a separator can bring characters together that NFKC composes anew
+    return unicodedata.normalize("NFKC", text).upper()
 
 
 def check_char(first17: str) -> str:
