@@ -30,8 +30,10 @@ def normalize(raw: object) -> str:
         return repr(raw).upper()
     if isinstance(raw, int):
         return str(raw)
-    text = unicodedata.normalize("NFKC", str(raw))
-    return _SEPARATORS.sub("", text).upper()
+    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(raw))).upper()
+    # Removing a space can leave a combining mark next to a letter (NFKC turns ´ into
+    # space + U+0301): normalise again so that normalising twice changes nothing.
+    return unicodedata.normalize("NFKC", text)
 
 
 def check_char(first17: str) -> str:
