@@ -214,7 +214,7 @@ _GENDERS = {"男": "M", "女": "F", "1": "M", "2": "F", "男性": "M", "女性":
 
 def gender(v: object) -> str | None:
     """'M' or 'F' from 男/女 or the 学籍 code 1/2 (also "1-男"); None when blank."""
-    t = _number_word(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else _label(v).lower()
+    t = _number_word(v) if isinstance(v, (int, float)) else _label(v).lower()
     if t is not None and _is_nothing(t):
         return None
     if t in _GENDERS:
@@ -229,7 +229,7 @@ _LEFT_BEHIND_WORDS = {"单亲留守": True, "双亲留守": True, "留守": True
 
 def left_behind(v: object) -> bool:
     """留守 as yes/no words or the 学籍 code 0/1/2 (1 单亲, 2 双亲: both left-behind)."""
-    t = _number_word(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else _label(v)
+    t = _number_word(v) if isinstance(v, (int, float)) else _label(v)
     if t in _LEFT_BEHIND_WORDS:
         return _LEFT_BEHIND_WORDS[t]
     try:
@@ -241,7 +241,7 @@ def left_behind(v: object) -> bool:
 # --- numbers written in Chinese: grades, classes, 组 -------------------------------------
 
 def _small_int(s: str) -> int:
-    """1-99 from ASCII digits or Chinese numerals (三, 十二, 二十三)."""
+    """A count in ASCII digits or Chinese numerals up to 99 (三, 十二, 二十三)."""
     if re.fullmatch(r"[0-9]+", s):
         return int(s)
     if s in _CN_DIGITS:
@@ -264,7 +264,10 @@ def _grade_prefix(t: str) -> tuple[int | None, str]:
         return None, t
     if m.group(2):
         return 6 + _small_int(m.group(2)), t[m.end():]
-    n = _small_int(m.group(1))
+    try:
+        n = _small_int(m.group(1))
+    except ValueError:  # 一二年级: not a grade, and grade() never rejects
+        return None, t
     return (n if 1 <= n <= 9 else None), t[m.end():]
 
 
@@ -300,8 +303,8 @@ def class_no(v: object) -> int | None:
     if _is_nothing(t):
         return None
     _, rest = _grade_prefix(t)
-    if m := _CLASS.fullmatch(rest):
-        return _small_int(m.group(1))
+    if (m := _CLASS.fullmatch(rest)) and (n := _small_int(m.group(1))) > 0:
+        return n
     raise ValueError(f"看不懂的班级「{t}」")
 
 
@@ -338,8 +341,8 @@ def group_no(v: object) -> int | None:
     t = _compact(v)
     if _is_nothing(t):
         return None
-    if m := _GROUP.fullmatch(t):
-        return _small_int(m.group(1))
+    if (m := _GROUP.fullmatch(t)) and (n := _small_int(m.group(1))) > 0:
+        return n
     raise ValueError(f"看不懂的组「{t}」，应写成 3组 或 三组")
 
 
@@ -380,15 +383,17 @@ def _amount(v: object, what: str) -> float | None:
     if isinstance(v, bool):
         raise ValueError(f"{what}应为数字，这里是「{text(v)}」")
     if isinstance(v, (int, float)):
-        if not math.isfinite(v) or v < 0:
-            raise ValueError(f"{what}应为不小于 0 的数字，这里是「{text(v)}」")
-        return float(v)
-    t = _compact(v)
-    if _is_nothing(t) or t in _NO_SCORE:
-        return None
-    if m := _AMOUNT.fullmatch(t):
-        return float(m.group(1))
-    raise ValueError(f"{what}应为数字，这里是「{t}」")
+        amount = float(v)
+    else:
+        t = _compact(v)
+        if _is_nothing(t) or t in _NO_SCORE:
+            return None
+        if not (m := _AMOUNT.fullmatch(t)):
+            raise ValueError(f"{what}应为数字，这里是「{t}」")
+        amount = float(m.group(1))
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError(f"{what}应为不小于 0 的数字，这里是「{text(v)}」")
+    return amount
 
 
 def score(v: object) -> float | None:
@@ -460,7 +465,10 @@ def village_from_address(v: object) -> tuple[str | None, int | None]:
     if m := _TOWN.match(rest):
         rest = rest[m.end():]
     if m := _VILLAGE_WITH_GROUP.match(rest):
-        return _short_village(m.group(1)), _small_int(m.group(2))
+        try:
+            return _short_village(m.group(1)), _small_int(m.group(2))
+        except ValueError:  # a 组 number nobody can read does not hide the village
+            return _short_village(m.group(1)), None
     if m := _VILLAGE.match(rest):
         return _short_village(m.group(1)), None
     return None, None

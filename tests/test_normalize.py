@@ -166,7 +166,7 @@ def test_left_behind_reads_words_and_codes(raw, expected):
      ("初中二年级", (8, None)), (1.0, (1, None)), (7, (7, None)), ("7", (7, None)), ("７", (7, None)),
      ("高一", (None, "高一")), ("高二", (None, "高二")), ("中职一年级", (None, "中职一年级")),
      ("职高", (None, "职高")), ("十年级", (None, "十年级")), (12.0, (None, "12")), ("", (None, None)),
-     ("七年级(3)班", (7, None))],
+     ("七年级(3)班", (7, None)), ("一二年级", (None, "一二年级"))],
 )
 def test_grade(raw, expected):
     assert n.grade(raw) == expected
@@ -181,7 +181,7 @@ def test_class_no(raw, expected):
     assert n.class_no(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["甲班", 2.5, -1.0, "七年级"])
+@pytest.mark.parametrize("raw", ["甲班", 2.5, -1.0, "七年级", "0班"])
 def test_class_no_rejects_junk(raw):
     with pytest.raises(ValueError):
         n.class_no(raw)
@@ -210,7 +210,7 @@ def test_group_no(raw, expected):
     assert n.group_no(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["东组", 0.0, "三十十组"])
+@pytest.mark.parametrize("raw", ["东组", 0.0, "三十十组", "零组"])
 def test_group_no_rejects_junk(raw):
     with pytest.raises(ValueError):
         n.group_no(raw)
@@ -250,7 +250,7 @@ def test_score_blank_is_no_score(raw, expected):
     assert n.score(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["良好", -3.0, True, float("nan")])
+@pytest.mark.parametrize("raw", ["良好", -3.0, True, float("nan"), "9" * 400])
 def test_score_rejects_junk(raw):
     with pytest.raises(ValueError):
         n.score(raw)
@@ -259,6 +259,11 @@ def test_score_rejects_junk(raw):
 @pytest.mark.parametrize("raw, expected", [(3.0, 3), ("3", 3), ("3天", 3), (9.5, 10), ("", None), (0.0, 0)])
 def test_absences(raw, expected):
     assert n.absences(raw) == expected
+
+
+def test_absences_rejects_an_endless_number():
+    with pytest.raises(ValueError, match="缺勤天数"):
+        n.absences("9" * 400)
 
 
 @pytest.mark.parametrize(
@@ -288,6 +293,7 @@ def test_phone_rejects_junk(raw):
      ("石泉县后柳镇黄荆坝村", ("黄荆坝村", None)),
      ("后柳镇镇坪村1组", ("镇坪村", 1)),
      ("石泉县城关镇", (None, None)),
+     ("后柳镇梧桐村一二组", ("梧桐村", None)),
      ("", (None, None))],
 )
 def test_village_from_address(raw, expected):
@@ -300,7 +306,8 @@ def test_village_name():
 
 CELLS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(), st.text(alphabet="0123456789./-年月日号组班第()（）一二三十高初中职是否√ "),
+    st.text(), st.text(alphabet="0123456789./-年月日号级组班第()（）一二三十高初中职是否√村镇 "),
+    st.from_regex(r"[一二三十]{1,3}年级[一二三十]{0,3}班?|9{300,400}|.{0,4}镇.{1,3}村[一二十]{1,3}组"),
     st.dates(), st.datetimes(), st.times(),
 )
 NORMALIZERS = [n.text, n.name, n.village_name, n.parse_date, n.yes_no, n.gender, n.left_behind, n.grade,

@@ -2,7 +2,6 @@
 
 import zipfile
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sheetmaker import CENSUS_HEADER, census_row, make_csv, make_ods, make_xls, make_xlsx
