@@ -133,7 +133,7 @@ _SOURCES = {"units": _UNITS, "teachers": _TEACHERS, "census": _CHILDREN, "roster
 _SIGNS = {
     "census": ("就读状态", "就学状态", "就读情况", "就学情况", "在校情况", "就读学校", "就读学校名称",
                "所在组", "组", "村民小组", "组别", "村(社区)", "所在村", "村"),
-    "roster": ("学籍号", "全国学籍号", "学籍辅号", "学生学籍号", "学籍状态", "缺勤天数", "学业成绩"),
+    "roster": ("学籍号", "全国学籍号", "学籍辅号", "学生学籍号", "学籍状态", "缺勤天数", "学业成绩", "班级"),
     "teachers": ("任教学校", "任教学科", "在岗情况", "班主任班级", "教师姓名"),
     "changes": ("变动日期", "变动类型", "变动前状态", "变动后状态", "原学校", "现学校", "经办人"),
     "followups": ("帮扶类型", "方式", "劝返方式", "帮扶方式", "结果", "劝返结果", "帮扶结果",
@@ -174,7 +174,14 @@ _OTHER_PERSON_GROUP = re.compile(r"教师|老师|帮扶|责任人|包保|包联|
 
 @dataclass
 class ParsedSheet:
-    """A sheet's data rows keyed by field, with where each came from."""
+    """A sheet's data rows keyed by field, with where each came from.
+
+    `rows` holds (Excel row number, or CSV line number, {field: cell as read}) for every
+    mapped column, '' where empty. Besides the fields of FIELDS[kind] a row may hold
+    `guardian_id` (another person's ID number, kept apart so it is never the child's);
+    `seq` (序号) carries no meaning. `column_headers` gives each field's header as
+    written, "group/header" under a group row.
+    """
 
     file: Path
     sheet: str | None
@@ -409,16 +416,16 @@ _END = re.compile(r"(?:合计|总计|共计|填表|填报|制表|审核|审批|�
 _SUBTOTAL = re.compile(r"小计")
 
 
+def _filled(cell: object) -> bool:
+    return cell is not None and cell != "" and not (isinstance(cell, str) and cell.isspace())
+
+
 def _first_text(row: list) -> str:
     """The first non-empty cell of a row as compact NFKC text ('' when it is not text)."""
     for cell in row:
-        if cell != "" and cell is not None:
+        if _filled(cell):
             return "".join(unicodedata.normalize("NFKC", cell).split()) if isinstance(cell, str) else ""
     return ""
-
-
-def _filled(cell: object) -> bool:
-    return cell is not None and cell != "" and not (isinstance(cell, str) and cell.isspace())
 
 
 def _data_rows(raw: RawSheet, header: _Header, columns: dict[int, str]) -> list[tuple[int, dict[str, object]]]:

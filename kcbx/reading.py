@@ -159,21 +159,25 @@ def _read_workbook(path: Path, wanted: str | None) -> tuple[list[RawSheet], list
             if not _is_empty(raw.rows):
                 sheets.append(raw)
                 continue
-            skip = "空工作表"
-        notes.append(f"{path.name}：已跳过{skip}「{meta.name}」")
+            skip = "空工作表「{}」"
+        notes.append(f"{path.name}：已跳过" + skip.format(meta.name))
     if not sheets:
         raise FileProblem(f"「{path.name}」里没有可导入的数据：{'；'.join(notes)}")
     return sheets, notes
 
 
 def _skip_reason(meta) -> str | None:
-    """Why a sheet is not data, judged from its metadata alone (None: read it)."""
+    """Why a sheet is not data, judged from its metadata alone (None: read it).
+
+    A hidden sheet usually holds drop-down lists or old data the clerk cannot see, so it
+    is not imported unless asked for by name.
+    """
     if meta.typ != SheetTypeEnum.WorkSheet:
-        return "图表/宏工作表"
+        return "图表/宏工作表「{}」"
     if meta.visible != SheetVisibleEnum.Visible:
-        return f"隐藏的工作表（如需导入请用 --sheet {meta.name}）"
+        return "隐藏的工作表「{0}」（如需导入请用 --sheet {0}）"
     if any(word in meta.name for word in SUMMARY_WORDS):
-        return "汇总/统计工作表"
+        return "汇总/统计工作表「{}」"
     return None
 
 

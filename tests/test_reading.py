@@ -87,9 +87,9 @@ def test_empty_summary_and_hidden_sheets_are_skipped_with_a_note(tmp_path):
     assert [s.sheet for s in sheets] == ["一年级", "二年级"]
     assert len(notes) == 4
     assert "w.xlsx：已跳过空工作表「Sheet2」" in notes
-    assert any("汇总" in n and "全校汇总" in n for n in notes)
-    assert any("数据统计" in n for n in notes)
-    assert any("隐藏" in n and "--sheet 下拉选项" in n for n in notes)
+    assert "w.xlsx：已跳过汇总/统计工作表「全校汇总」" in notes
+    assert "w.xlsx：已跳过汇总/统计工作表「数据统计」" in notes
+    assert "w.xlsx：已跳过隐藏的工作表「下拉选项」（如需导入请用 --sheet 下拉选项）" in notes
 
 
 def test_sheet_option_reads_only_that_sheet_whatever_it_is(tmp_path):
