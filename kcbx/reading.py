@@ -5,6 +5,11 @@ ID typed as text never passes through a float; a number cell stays a float and t
 importer reports it. CSV/TXT files are decoded as UTF-8 (with or without BOM), then
 GB18030 (what Excel on a Chinese Windows writes). Anything that cannot be read becomes a
 `FileProblem` with one Chinese line that tells the clerk what to do next.
+
+Known limit (python-calamine 0.9 / calamine 0.37): a corrupt .xls can make calamine's OLE
+reader panic (caught here: it is a damaged file) or, rarely, try to allocate hundreds of
+gigabytes and abort the process, which no Python code can catch. Fuzzing corrupt .xlsx
+files found neither.
 """
 
 from __future__ import annotations
@@ -132,13 +137,24 @@ def _check_text_magic(path: Path, head: bytes) -> None:
 
 # --- workbooks -----------------------------------------------------------------------------
 
+def _is_panic(error: BaseException) -> bool:
+    """A Rust panic inside calamine (a corrupt .xls can cause one) reaches Python as
+    pyo3's PanicException, a BaseException that no `except Exception` catches."""
+    return type(error).__name__ == "PanicException"
+
+
 def _open_workbook(path: Path) -> CalamineWorkbook:
+    broken = f"「{path.name}」已损坏或不完整，无法读取：请重新获取，或{_SAVE_AS}"
     try:
         return CalamineWorkbook.from_path(str(path))
     except PasswordError:
         raise FileProblem(f"「{path.name}」设置了密码，无法读取：请在 Excel 中取消密码后另存，再重试") from None
     except (CalamineError, OSError, ValueError):
-        raise FileProblem(f"「{path.name}」已损坏或不完整，无法读取：请重新获取，或{_SAVE_AS}") from None
+        raise FileProblem(broken) from None
+    except BaseException as e:
+        if _is_panic(e):
+            raise FileProblem(broken) from None
+        raise
 
 
 def _read_workbook(path: Path, wanted: str | None) -> tuple[list[RawSheet], list[str]]:
@@ -186,8 +202,10 @@ def _read_sheet(workbook: CalamineWorkbook, path: Path, name: str) -> RawSheet:
         sheet = workbook.get_sheet_by_name(name)
         rows = sheet.to_python(skip_empty_area=False)
         merged = _as_row_coordinates(sheet.merged_cell_ranges or [], sheet.end, rows)
-    except CalamineError:
-        raise FileProblem(f"「{path.name}」的工作表「{name}」已损坏，无法读取：请{_SAVE_AS}") from None
+    except BaseException as e:
+        if isinstance(e, (CalamineError, ValueError)) or _is_panic(e):
+            raise FileProblem(f"「{path.name}」的工作表「{name}」已损坏，无法读取：请{_SAVE_AS}") from None
+        raise
     _fill_merged(rows, merged)
     return RawSheet(path, name, rows, merged)
 

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from sheetmaker import CENSUS_HEADER, census_row, make_csv, make_ods, make_xls, make_xlsx
 
+from kcbx import reading
 from kcbx.errors import FileProblem
 from kcbx.reading import RawSheet, _as_row_coordinates, read_file
 
@@ -258,6 +259,34 @@ def test_password_protected_xlsx(tmp_path):
     path = tmp_path / "locked.xlsx"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1000) + "EncryptedPackage".encode("utf-16-le"))
     assert "密码" in problem(path)
+
+
+def test_truncated_xls(tmp_path):
+    full = make_xls(tmp_path / "full.xls", [["姓名"], ["张三"]] * 50).read_bytes()
+    (tmp_path / "cut.xls").write_bytes(full[:1500])
+    assert "损坏" in problem(tmp_path / "cut.xls")
+
+
+def test_a_panic_inside_calamine_is_a_damaged_file(tmp_path, monkeypatch):
+    # A corrupt .xls can make calamine's Rust code panic; pyo3 raises PanicException,
+    # a BaseException. (It can also abort the process outright: see the module notes.)
+    class PanicException(BaseException):
+        pass
+
+    def panic(path):
+        raise PanicException("range start index 116 out of range for slice of length 70")
+
+    monkeypatch.setattr(reading.CalamineWorkbook, "from_path", panic)
+    assert "损坏" in problem(make_xls(tmp_path / "p.xls", [["姓名"], ["张三"]]))
+
+
+def test_interrupting_a_read_is_not_turned_into_a_file_problem(tmp_path, monkeypatch):
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reading.CalamineWorkbook, "from_path", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        read_file(make_xlsx(tmp_path / "k.xlsx", [["姓名"], ["张三"]]))
 
 
 @pytest.mark.parametrize("name", ["notes.docx", "花名册.et", "README"])
