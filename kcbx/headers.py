@@ -445,8 +445,8 @@ def _data_rows(raw: RawSheet, header: _Header, columns: dict[int, str]) -> list[
     width = max(columns) + 1
     rows, start = raw.rows, header.row + 1
     copied = _copied_cells(raw.merged, start)
-    probe = min(columns)
-    probe_value = raw.rows[header.row][probe]
+    probe, header_row = min(columns), raw.rows[header.row]
+    probe_value = header_row[probe] if probe < len(header_row) else None  # cells are never None
     header_texts = {c: normalize_header(header.cells[c][0]) for c in columns if c in header.cells}
     out = []
     for r in range(start, len(rows)):

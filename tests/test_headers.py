@@ -5,6 +5,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sheetmaker import CENSUS_HEADER, census_row, make_csv, make_xls, make_xlsx
 
 from kcbx.errors import FileProblem, InvalidValue
@@ -420,3 +422,28 @@ def test_sample_rows_keep_raw_cells(samples):
     assert first["birth_date"] == 40086.0 and first["phone"] == 18123545211.0 and first["group"] == "第1组"
     (_, roster), = parse_samples(samples)["roster_后柳中学.xlsx"]
     assert roster.rows[0][1]["address"] == "石泉县后柳镇梧桐村1组"
+
+
+# --- anything at all -------------------------------------------------------------------------
+
+WORDS = ["姓名", "身份证号", "就读状态", "学籍号", "监护人信息", "合计", "注：", "填报日期：2025年2月20日",
+         "村(社区)", "组", "任教学校", "变动日期", "帮扶类型", "类型", "负责人", "小计", "序号", "1", ""]
+CELL = st.one_of(st.sampled_from(WORDS), st.text(max_size=6), st.floats(), st.integers(), st.none(),
+                 st.dates(), st.booleans())
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(CELL, max_size=7), max_size=12), kind=st.sampled_from((None,) + KINDS),
+       merged=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 6), st.integers(0, 3), st.integers(0, 3)),
+                       max_size=3))
+def test_any_sheet_parses_or_says_why(rows, kind, merged):
+    width = max(map(len, rows), default=0)  # rows stay ragged, as CSV records are
+    ranges = [((r, c), (min(r + h, len(rows) - 1), min(c + w, width - 1)))
+              for r, c, h, w in merged if r < len(rows) and c < width]
+    try:
+        parsed = parse_sheet(RawSheet(Path("x.xlsx"), "S", rows, ranges), kind=kind)
+    except FileProblem:
+        return
+    assert parsed.kind in KINDS
+    assert all(1 <= line <= len(rows) for line, _ in parsed.rows)
+    assert all(set(values) == set(parsed.columns.values()) for _, values in parsed.rows)
