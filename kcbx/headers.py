@@ -129,7 +129,7 @@ _UNITS = {
 _SOURCES = {"units": _UNITS, "teachers": _TEACHERS, "census": _CHILDREN, "roster": _CHILDREN,
             "changes": _CHANGES, "followups": _FOLLOWUPS}
 
-# Headers that tell one kind of sheet from another (a 村 column alone says little).
+# Headers that tell one kind of sheet from another: the kind with the most of them wins.
 _SIGNS = {
     "census": ("就读状态", "就学状态", "就读情况", "就学情况", "在校情况", "就读学校", "就读学校名称",
                "所在组", "组", "村民小组", "组别", "村(社区)", "所在村", "村"),
@@ -144,9 +144,9 @@ _SIGNS = {
 IGNORE = "ignore"  # --map 表头=ignore drops a column on purpose
 
 
-def normalize_header(text_: str) -> str:
-    """A header as compared: NFKC, no spaces/line breaks/★/*/colons, brackets as ( )."""
-    t = unicodedata.normalize("NFKC", str(text_))
+def normalize_header(text: str) -> str:
+    """A header as compared: NFKC, no spaces/line breaks/★/*/colons, brackets as ( ), lower case."""
+    t = unicodedata.normalize("NFKC", str(text))
     t = re.sub(r"[\s★☆*※:\u200b\ufeff]", "", t)
     return t.translate(_BRACKETS).lower()
 

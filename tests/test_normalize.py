@@ -98,6 +98,13 @@ def test_parse_date_round_trips_month_formats(fmt, day):
     assert n.parse_date(fmt.format(d=day)) == (day.replace(day=1), "month")
 
 
+@given(day=st.dates(min_value=date(1900, 3, 1), max_value=date(2100, 12, 31)))
+def test_parse_date_round_trips_excel_serials(day):
+    serial = (day - date(1899, 12, 30)).days  # what Excel stores for a date cell
+    assert n.parse_date(float(serial)) == (day, "day")
+    assert n.parse_date(str(serial)) == (day, "day")
+
+
 @given(day=st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)))
 def test_parse_date_round_trips_number_cells(day):
     assert n.parse_date(float(day.strftime("%Y%m%d"))) == (day, "day")
