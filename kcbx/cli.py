@@ -71,7 +71,7 @@ def _run(fn):
         try:
             return fn(*args, **kwargs)
         except KcbxError as exc:
-            err_console.print(f"错误：{exc}", markup=False)
+            err_console.print(f"错误：{exc}", markup=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except sqlite3.OperationalError as exc:
             err_console.print(f"错误：数据库操作失败（{exc}）。请稍后重试，或运行 kcbx doctor。",
@@ -146,6 +146,214 @@ def info() -> None:
             ("sheet_date", "表格日期"), ("imported_at", "导入时间")], title="最近的导入"))
     else:
         console.print("尚无导入。下一步：kcbx import 表格.xlsx")
+
+
+def parse_day(text: Optional[str], option: str) -> "date | None":
+    """A date option (2025-03-01, 2025.3.1, 2025年3月1日, 20250301) or None."""
+    from datetime import date
+
+    from kcbx.errors import InvalidValue
+    from kcbx.normalize import parse_date
+
+    if text is None:
+        return None
+    try:
+        value, precision = parse_date(text)
+    except ValueError:
+        value, precision = None, None
+    if not isinstance(value, date) or precision != "day":
+        raise InvalidValue(f"{option} 的日期「{text}」无法识别。请写成 2025-03-01。")
+    return value
+
+
+# ---------------------------------------------------------------- import / imports / undo
+
+
+class Kind(str, Enum):
+    census = "census"
+    roster = "roster"
+    teachers = "teachers"
+    followups = "followups"
+    changes = "changes"
+    units = "units"
+
+
+class ImportFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+IMPORT_COLUMNS = [("file", "文件"), ("sheet", "工作表"), ("kind_name", "类型"),
+                  ("unit", "单位"), ("sheet_date", "表格日期"), ("date_source", "日期来源"),
+                  ("rows", "行数"), ("inserted", "新增"), ("updated", "更新"),
+                  ("unchanged", "未变"), ("rejected", "拒绝"), ("batch", "批次")]
+ERROR_COLUMNS = [("file", "文件"), ("sheet", "工作表"), ("row", "行号"), ("column", "列"),
+                 ("value", "内容"), ("code", "代码"), ("message", "原因及改正方法")]
+DATE_SOURCES = {"title": "表头日期", "as_of": "--as-of", "today": "今天"}
+
+
+@command(app, "import")
+def import_(
+    files: list[Path] = typer.Argument(..., help="要导入的表格文件（.xlsx .xls .ods .csv），可以多个。"),
+    kind: Optional[Kind] = typer.Option(None, "--kind", help="表格类型（默认按表头自动判断）。"),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="只导入这个工作表。"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="表格日期（优先于表头中的填报日期）。"),
+    unit: Optional[str] = typer.Option(None, "--unit", help="报表单位（村或学校名称），表头看不出时用。"),
+    mapping: list[str] = typer.Option([], "--map", help="自定义表头对应：表头=字段，可多次使用。"),
+    encoding: Optional[str] = typer.Option(None, "--encoding", help="CSV 编码（默认自动：UTF-8 或 GBK）。"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只检查、报告，不写入数据库。"),
+    strict: bool = typer.Option(False, "--strict", help="有任何一行错误就整批不导入。"),
+    force: bool = typer.Option(False, "--force", help="同一文件已导入过也重新导入。"),
+    errors: Optional[Path] = typer.Option(None, "--errors", help="把被拒绝的行写到 .xlsx 或 .csv，便于退回改正。"),
+    fmt: ImportFormat = typer.Option(ImportFormat.table, "--format", help="输出格式。"),
+) -> None:
+    """导入村、学校报来的表格（花名册、学籍、教师、变动、劝返记录）。例：kcbx import 花名册/*.xlsx"""
+    from kcbx import importer
+    from kcbx.errors import InvalidValue, RowsRejected
+    from kcbx.render import emit, to_json
+
+    options = importer.Options(kind=kind.value if kind else None, sheet=sheet,
+                               as_of=parse_day(as_of, "--as-of"), unit=unit,
+                               mapping=_parse_map(mapping), encoding=encoding,
+                               dry_run=dry_run, strict=strict, force=force)
+    if errors is not None and errors.suffix.lower() not in (".xlsx", ".csv"):
+        raise InvalidValue("--errors 的文件名应以 .xlsx 或 .csv 结尾。")
+    conn = open_db()
+    result = _with_progress(lambda progress: importer.import_files(
+        conn, files, options, progress=progress, before_write=_backup_step(conn, "import")))
+    error_rows = [{"file": b.file, "sheet": b.sheet or "", **vars(e)}
+                  for b in result.batches for e in b.errors]
+    if fmt is ImportFormat.json:
+        print(to_json({"batches": [b.as_json() for b in result.batches if not b.skipped]}))
+    else:
+        _print_import_summary(result, error_rows)
+    if errors is not None:
+        emit(error_rows, ERROR_COLUMNS, errors.suffix.lower()[1:], out=errors,
+             title="被拒绝的行", heading="导入被拒绝的行（请改正后重新报送）")
+    if result.rejected:
+        raise RowsRejected(f"有 {result.rejected} 行被拒绝，其余已{'检查' if dry_run else '导入'}。"
+                           + ("" if errors else "可加 --errors 错误.xlsx 导出被拒绝的行退回改正。"))
+
+
+def _parse_map(items: list[str]) -> dict[str, str]:
+    from kcbx.errors import InvalidValue
+
+    mapping = {}
+    for item in items:
+        header, sep, field_name = item.partition("=")
+        if not sep or not header.strip() or not field_name.strip():
+            raise InvalidValue(f"--map 的写法应为 表头=字段，例如 --map 学生姓名=name（收到「{item}」）。")
+        mapping[header.strip()] = field_name.strip()
+    return mapping
+
+
+def _backup_step(conn, reason: str):
+    """A callable that backs the database up (into backups/ beside it) before a write."""
+    from kcbx import backup, db
+
+    return lambda: backup.auto_backup(conn, db.resolve_path(state.db_option), reason)
+
+
+def _with_progress(work):
+    """Run `work(progress)` with a progress bar on a terminal, silently otherwise."""
+    from kcbx.render import is_terminal
+
+    if not is_terminal():
+        return work(None)
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("导入中", total=None)
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar.update(task, description=f"导入 {label}", completed=done, total=total)
+
+        return work(progress)
+
+
+def _print_import_summary(result, error_rows) -> None:
+    from kcbx.importer import KIND_NAMES
+    from kcbx.render import table
+
+    rows = [{**vars(b), "kind_name": KIND_NAMES[b.kind], "sheet_date": b.sheet_date.isoformat(),
+             "date_source": DATE_SOURCES[b.date_source], "batch": b.batch or ""}
+            for b in result.batches if not b.skipped]
+    title = "导入检查结果（--dry-run，未写入）" if result.dry_run else "导入结果"
+    if rows:
+        console.print(table(rows, IMPORT_COLUMNS, title=title))
+    for note in result.notes:
+        err_console.print(f"提示：{note}", markup=False)
+    if error_rows:
+        err_console.print(table(error_rows, ERROR_COLUMNS, title=f"被拒绝的行（{len(error_rows)} 处）"))
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@command(app, "imports")
+def imports(fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="输出格式。")) -> None:
+    """列出所有导入批次（最新的在前）。例：kcbx imports"""
+    from kcbx import batches
+    from kcbx.render import emit
+
+    columns = [("batch", "批次"), ("file", "文件"), ("sheet", "工作表"), ("kind", "类型"),
+               ("unit", "单位"), ("sheet_date", "表格日期"), ("iso_week", "周"), ("rows", "行数"),
+               ("inserted", "新增"), ("updated", "更新"), ("rejected", "拒绝"),
+               ("imported_at", "导入时间"), ("undone_at", "撤销时间")]
+    emit(batches.list_batches(open_db()), columns, fmt.value, title="导入批次")
+
+
+@command(app, "undo")
+def undo(
+    batch: int = typer.Argument(..., help="要撤销的批次号（见 kcbx imports）。"),
+    force: bool = typer.Option(False, "--force", help="后来的批次改过同样的数据时也撤销。"),
+) -> None:
+    """撤销一批导入，恢复导入前的样子。例：kcbx undo 12"""
+    from kcbx import batches
+
+    conn = open_db()
+    _backup_step(conn, "undo")()
+    result = batches.undo(conn, batch, force=force)
+    console.print(f"已撤销第 {result.batch} 批：删除 {result.deleted} 行，恢复 {result.restored} 行。")
+    if result.kept:
+        err_console.print(f"提示：{len(result.kept)} 行仍被后来的数据引用，已保留。")
+
+
+# ---------------------------------------------------------------- units
+
+units_app = typer.Typer(help="村(社区)与学校：负责人、电话、对口学校。", no_args_is_help=True)
+app.add_typer(units_app, name="units")
+
+UNIT_COLUMNS = [("name", "名称"), ("kind_name", "类型"), ("level", "学段"), ("head_name", "负责人"),
+                ("head_phone", "电话"), ("catchment_primary", "对口小学"), ("catchment_middle", "对口初中")]
+
+
+@command(units_app, "list")
+def units_list(fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="输出格式。")) -> None:
+    """列出村(社区)和学校。例：kcbx units list"""
+    from kcbx import units
+    from kcbx.render import emit
+
+    emit(units.list_units(open_db()), UNIT_COLUMNS, fmt.value, title="单位")
+
+
+@command(units_app, "set")
+def units_set(
+    name: str = typer.Argument(..., help="村(社区)或学校名称。"),
+    head: Optional[str] = typer.Option(None, "--head", help="负责人姓名（村长/校长）。"),
+    phone: Optional[str] = typer.Option(None, "--phone", help="负责人电话。"),
+    catchment_primary: Optional[str] = typer.Option(None, "--catchment-primary", help="对口小学。"),
+    catchment_middle: Optional[str] = typer.Option(None, "--catchment-middle", help="对口初中。"),
+) -> None:
+    """设置单位负责人、电话或村的对口学校。例：kcbx units set 中坝村 --head 张三 --phone 13800000000"""
+    from kcbx import units
+    from kcbx.render import table
+
+    unit = units.set_unit(open_db(), name, head=head, phone=phone,
+                          catchment_primary=catchment_primary, catchment_middle=catchment_middle)
+    console.print(table([unit], UNIT_COLUMNS))
 
 
 # ---------------------------------------------------------------- backup / restore / doctor
