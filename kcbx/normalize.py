@@ -414,24 +414,17 @@ _PHONE_SEPARATORS = re.compile(r"[/、,;|]")
 
 
 def phone(v: object) -> str:
-    """The digits of a phone number (the first one when several are given); '' if blank.
+    """The digits of a phone number (the first one when several are given), else ''.
 
     Number cells (18123545211.0) keep all their digits; dashes, spaces and brackets go.
+    Never raises: a missing or unreadable phone (无, 打不通) must not cost a child its row.
     """
-    if isinstance(v, bool):
-        raise ValueError(f"电话号码应为数字，这里是「{text(v)}」")
-    if isinstance(v, (int, float)):
-        n = _whole(v)
-        if n is None or n < 0:
-            raise ValueError(f"电话号码应为数字，这里是「{text(v)}」")
-        return str(n)
-    t = text(v)
-    if _is_nothing(t):
+    n = _whole(v)
+    if n is not None:
+        return str(n) if n >= 0 else ""
+    if isinstance(v, (bool, int, float)):
         return ""
-    digits = re.sub(r"\D", "", _PHONE_SEPARATORS.split(t, maxsplit=1)[0])
-    if not digits:
-        raise ValueError(f"电话号码里没有数字：「{t}」")
-    return digits
+    return re.sub(r"\D", "", _PHONE_SEPARATORS.split(text(v), maxsplit=1)[0])
 
 
 # --- addresses ----------------------------------------------------------------------------
@@ -458,7 +451,8 @@ def village_from_address(v: object) -> tuple[str | None, int | None]:
     """(village, 组) from an address: 石泉县后柳镇梧桐村1组 → ('梧桐村', 1).
 
     Province, city, county and the town (镇/乡/街道) are skipped; the village is the
-    first name ending in 村, 社区 or 居委会 after them. (None, None) when there is none.
+    first name ending in 村, 社区 or 居委会 after them. (None, None) when there is none;
+    never raises, like `text`, `name`, `grade`, `family_types` and `phone`.
     """
     t = _compact(v)
     rest = t[_ABOVE_TOWN.match(t).end():]
