@@ -314,7 +314,8 @@ def _write_sheet(conn: sqlite3.Connection, sheet: _Sheet, options: Options) -> N
 
 
 _TITLE_UNIT = re.compile(r"([\u4e00-\u9fff]{1,12}?(?:村|社区))")
-_TITLE_SCHOOL = re.compile(r"([\u4e00-\u9fff（）()]{2,30}?(?:小学|中学|学校|学区))")
+# a roster title starts with the school's name: 后柳中坝小学2024-2025学年学籍花名册
+_TITLE_SCHOOL = re.compile(r"^([\u4e00-\u9fff（）()]{2,30}?(?:小学|中学|学校))")
 
 
 def _reporting_unit(writer: _Writer, sheet: _Sheet, options: Options) -> int | None:
@@ -326,8 +327,8 @@ def _reporting_unit(writer: _Writer, sheet: _Sheet, options: Options) -> int | N
         name = name or _most_common(rec.values.get("village") for rec in sheet.records)
         return _ensure_unit(writer, "village", name) if name else None
     if kind == "roster":
-        name = options.unit or _title_match(_TITLE_SCHOOL, sheet.parsed.title)
-        name = name or _most_common(rec.values.get("school") for rec in sheet.records)
+        name = options.unit or _most_common(rec.values.get("school") for rec in sheet.records)
+        name = name or _title_match(_TITLE_SCHOOL, sheet.parsed.title)
         if not name:
             raise FileProblem(f"{sheet.result.file}{_sheet_label(sheet.result.sheet)}：看不出这是哪所学校"
                               "的学籍花名册。请用 --unit 学校名称 指定。")
@@ -368,13 +369,15 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
     res = sheet.result
     is_census = res.kind == "census"
     unit_name = res.unit
+    schools = {unit_name: unit_id}
     villages = {r["name"]: r["id"] for r in conn.execute(
         "SELECT id, name FROM units WHERE kind = 'village'")}
     present = set(sheet.parsed.column_headers)
     stored = _stored_children(conn, [r.values["id_number"] for r in sheet.records
                                      if not r.errors and r.values.get("id_number")])
     touched: list[int] = []
-    events = []
+    events: list[tuple] = []
+    new_children: dict[str, dict] = {}  # id_number -> fields, inserted in bulk below
     for rec in sheet.records:
         if rec.errors:
             continue
@@ -385,26 +388,60 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
             continue
         if is_census and v.get("village") and v["village"] not in villages:
             villages[v["village"]] = _ensure_unit(writer, "village", v["village"])
-        fields = _child_fields(v, is_census, unit_name, villages, old, present)
+        school = v.get("school") if is_census else (v.get("school") or unit_name)
+        if not is_census and school not in schools:
+            schools[school] = _ensure_unit(writer, "school", school)
+        fields = _child_fields(v, is_census, school, villages, old, present)
         if is_census and fields.get("village_id") is None and unit_id is not None:
             fields["village_id"] = unit_id
+        event = (v["id_number"], res.sheet_date.isoformat(), v["status"], school,
+                 v.get("remarks"), res.batch)
         if old is None:
-            child_id = writer.insert("children", {"id_number": v["id_number"], **fields})
-            res.inserted += 1
+            if v["id_number"] in new_children:  # listed twice in one sheet: the later row wins
+                new_children[v["id_number"]].update(fields)
+                res.unchanged += 1
+            else:
+                new_children[v["id_number"]] = fields
+                res.inserted += 1
         else:
-            child_id = old["id"]
+            touched.append(old["id"])
             if writer.update("children", old, fields):
                 res.updated += 1
             else:
                 res.unchanged += 1
-        school = unit_name if not is_census else v.get("school")
-        events.append((child_id, res.sheet_date.isoformat(), v["status"], school,
-                       v.get("remarks"), res.batch))
-        touched.append(child_id)
+        events.append(event)
+    ids = {r["id_number"]: r["id"] for r in stored.values()}
+    ids.update(_insert_children(conn, writer, new_children))
+    touched.extend(ids[i] for i in new_children)
+    events = [(ids[e[0]], *e[1:]) for e in events]
     _insert_events(conn, writer, events)
     history.recompute_applied(conn, touched)
-    if not is_census and unit_id is not None:
-        _set_school_level(conn, unit_id, [r.values.get("grade") for r in sheet.records])
+    if not is_census:
+        for name, school_id in schools.items():
+            grades = [r.values.get("grade") for r in sheet.records
+                      if (r.values.get("school") or unit_name) == name]
+            _set_school_level(conn, school_id, grades)
+
+
+CHILD_DEFAULTS = {"left_behind": 0, "disabled": 0, "in_census": 0}
+
+
+def _insert_children(conn: sqlite3.Connection, writer: _Writer,
+                     new: dict[str, dict]) -> dict[str, int]:
+    """Insert new children in one executemany; return {id_number: id}."""
+    if not new:
+        return {}
+    start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM children").fetchone()[0]
+    columns = ("id_number",) + CHILD_FIELDS
+    conn.executemany(
+        f"INSERT INTO children ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [(id_number, *(fields.get(k, CHILD_DEFAULTS.get(k)) for k in CHILD_FIELDS))
+         for id_number, fields in new.items()])
+    conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
+                 "SELECT ?, 'children', id, 'insert' FROM children WHERE id > ?",
+                 (writer.batch_id, start))
+    return {r[1]: r[0] for r in conn.execute(
+        "SELECT id, id_number FROM children WHERE id > ?", (start,))}
 
 
 def _stored_children(conn: sqlite3.Connection, id_numbers: list[str]) -> dict[str, sqlite3.Row]:
@@ -427,7 +464,7 @@ def _stored_name_conflict(sheet: _Sheet, rec: Record, old: sqlite3.Row) -> RowEr
         child_id=old["id"])
 
 
-def _child_fields(v: dict, is_census: bool, unit_name: str | None, villages: dict[str, int],
+def _child_fields(v: dict, is_census: bool, school: str | None, villages: dict[str, int],
                   old: sqlite3.Row | None, present: set[str]) -> dict:
     """The children columns this row sets.
 
@@ -448,12 +485,12 @@ def _child_fields(v: dict, is_census: bool, unit_name: str | None, villages: dic
         fields["grade_text"] = None
     if is_census:
         fields["in_census"] = 1
-        if v.get("school"):
-            fields["school"] = v["school"]
+        if school:
+            fields["school"] = school
         if v.get("village"):
             fields["village_id"] = villages[v["village"]]
         return {k: fields[k] for k in CHILD_FIELDS if k in fields}
-    fields["school"] = unit_name
+    fields["school"] = school
     for key, column in (("last_score", "score"), ("absences", "absences")):
         if column in present:
             fields[key] = v.get(key)
