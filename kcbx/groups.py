@@ -18,6 +18,7 @@ SQL query, so pairing, the flag rules and the reports all read the same definiti
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
@@ -52,12 +53,6 @@ def _poverty_expr(column: str) -> str:
         f"instr(COALESCE({column}, ''), '{word}') > 0" for word in POVERTY_FAMILY_TYPES) + ")"
 
 
-def _open_flag_expr(flag: str) -> str:
-    # the partial unique index flags_one_open answers this without touching cleared rows
-    return (f"EXISTS (SELECT 1 FROM flags f WHERE f.child_id = c.id AND f.flag = '{flag}' "
-            "AND f.cleared_on IS NULL)")
-
-
 def special_groups_sql() -> str:
     """One row per child of the population on :as_of, with a 0/1 column per group.
 
@@ -67,9 +62,15 @@ def special_groups_sql() -> str:
     the child is in at least one group: the special-group children proper).
     """
     not_statuses = _sql_list(vocab.NOT_STATUSES)
-    groups = ",\n               ".join(f"{_group_expr(code)} AS {code}" for code in GROUPS)
+    group_columns = ",\n               ".join(f"{_group_expr(code)} AS {code}" for code in GROUPS)
+    flags = ", ".join(f"max(flag = '{code}') AS {code}" for code in vocab.FLAGS)
+    # st is materialised so each child's status is computed once, not once per mention;
+    # the population is then read in one pass over st, children and the open flags.
     return f"""
-    WITH st AS ({history.status_on_sql(':as_of')}),
+    WITH st AS MATERIALIZED ({history.status_on_sql(':as_of')}),
+    open_flags AS (
+        SELECT child_id, {flags} FROM flags WHERE cleared_on IS NULL GROUP BY child_id
+    ),
     pop AS (
         SELECT c.id AS child_id, st.status AS status,
                COALESCE(sc.id, CASE WHEN st.status IN ({not_statuses}) THEN (
@@ -77,32 +78,28 @@ def special_groups_sql() -> str:
                      JOIN units u ON u.kind = 'school' AND u.name = e.school
                     WHERE e.child_id = c.id AND e.applied = 1 AND e.date <= :as_of
                     ORDER BY e.date DESC, {history.KIND_RANK.format(t='e.')} DESC, e.id DESC
-                    LIMIT 1) END) AS school_id
-          FROM children c
-          JOIN st ON st.child_id = c.id
+                    LIMIT 1) END) AS school_id,
+               {group_columns}
+          FROM st CROSS JOIN children c ON c.id = st.child_id
           LEFT JOIN units sc ON sc.kind = 'school' AND sc.name = st.school
+          LEFT JOIN open_flags fl ON fl.child_id = c.id
          WHERE c.birth_date BETWEEN :born_from AND :born_to
            AND ((st.status IN ({_sql_list(AT_LOCAL_SCHOOL)}) AND sc.id IS NOT NULL)
                 OR st.status IN ({not_statuses}))
-    ),
-    grouped AS (
-        SELECT pop.child_id, pop.status, pop.school_id,
-               {groups}
-          FROM pop JOIN children c ON c.id = pop.child_id
     )
-    SELECT grouped.*, ({' OR '.join(GROUPS)}) AS in_group FROM grouped
+    SELECT pop.*, ({' OR '.join(GROUPS)}) AS in_group FROM pop
     """
 
 
 def _group_expr(code: str) -> str:
-    """The SQL test of one group over `c` (children) and `pop`."""
+    """The SQL test of one group over `c` (children), `st` (status) and `fl` (open flags)."""
     if code == "poverty":
         return _poverty_expr("c.family_type")
     if code in ("left_behind", "disabled"):
         return f"c.{code}"
     if code == "out_of_school":
-        return f"(pop.status IN ({_sql_list(vocab.NOT_STATUSES)}))"
-    return _open_flag_expr(code)
+        return f"(st.status IN ({_sql_list(vocab.NOT_STATUSES)}))"
+    return f"COALESCE(fl.{code}, 0)"  # an open 动摇生/家困生/学困生 flag
 
 
 def sql_params(conn: sqlite3.Connection, as_of: date) -> dict[str, str]:
@@ -147,25 +144,25 @@ def group_names(codes) -> list[str]:
 def special_children(conn: sqlite3.Connection, as_of: date) -> list[SpecialChild]:
     """Every child in at least one special group on `as_of`, ordered by child id."""
     cutoff = settings.get(conn, "cutoff")
-    rows = conn.execute(f"""
+    # a town has a few thousand birth dates and few group combinations: compute each once
+    grade_of = functools.cache(
+        lambda born: dates.nominal_grade(date.fromisoformat(born), as_of, cutoff))
+    codes_of = functools.cache(
+        lambda marks: tuple(code for code, mark in zip(GROUPS, marks) if mark))
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: this can be 100,000 rows
+    rows = cursor.execute(f"""
         WITH g AS ({special_groups_sql()})
-        SELECT g.*, c.id_number, c.name, c.village_id, v.name AS village, c.village_group,
-               s.name AS school, c.grade, c.class_no, c.birth_date, c.guardian_name,
-               c.guardian_phone
+        SELECT g.child_id, c.id_number, c.name, c.village_id, v.name, c.village_group,
+               g.school_id, s.name, g.status, c.grade, c.class_no, c.birth_date,
+               c.guardian_name, c.guardian_phone, {', '.join(f'g.{code}' for code in GROUPS)}
           FROM g JOIN children c ON c.id = g.child_id
           LEFT JOIN units v ON v.id = c.village_id
           LEFT JOIN units s ON s.id = g.school_id
          WHERE g.in_group
          ORDER BY g.child_id""", sql_params(conn, as_of))
-    return [SpecialChild(
-        child_id=r["child_id"], id_number=r["id_number"], name=r["name"],
-        village_id=r["village_id"], village=r["village"], village_group=r["village_group"],
-        school_id=r["school_id"], school=r["school"], status=r["status"], grade=r["grade"],
-        class_no=r["class_no"],
-        nominal_grade=dates.nominal_grade(date.fromisoformat(r["birth_date"]), as_of, cutoff),
-        groups=tuple(code for code in GROUPS if r[code]),
-        guardian_name=r["guardian_name"], guardian_phone=r["guardian_phone"],
-    ) for r in rows]
+    return [SpecialChild(*r[:11], nominal_grade=grade_of(r[11]), groups=codes_of(r[14:]),
+                         guardian_name=r[12], guardian_phone=r[13]) for r in rows]
 
 
 def group_counts(conn: sqlite3.Connection, as_of: date) -> dict[str, int]:
