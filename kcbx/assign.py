@@ -591,11 +591,17 @@ def _pairing_row(r: sqlite3.Row, child: groups.SpecialChild | None, unmask: bool
         "name": r["name"], "village": r["village"],
         "village_label": f"{r['village'] or ''}{group}",
         "school": child.school if child and child.school else r["school_text"],
-        "grade": r["grade"], "grade_label": r["grade"] or r["grade_text"] or "",
-        "class_no": r["class_no"],
+        "grade": r["grade"], "class_label": _class_label(r),
         "groups": child.group_names if child else [],
         "teacher_name": r["teacher_name"], "teacher_school": r["teacher_school"],
         "teacher_phone": r["teacher_phone"], "guardian_name": r["guardian_name"],
         "guardian_phone": r["guardian_phone"], "since": r["since"], "source": r["source"],
         "source_name": SOURCE_NAMES[r["source"]],
     }
+
+
+def _class_label(r: sqlite3.Row) -> str:
+    """5年级2班; the raw grade text (高一) when the grade is not 1-9."""
+    if r["grade"] is None:
+        return r["grade_text"] or ""
+    return f"{r['grade']}年级" + (f"{r['class_no']}班" if r["class_no"] is not None else "")
