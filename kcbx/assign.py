@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 
 from kcbx import dates, groups, history, idcard, settings, units, vocab
 from kcbx.db import transaction
@@ -166,7 +167,8 @@ class _Pool:
             return
         heapq.heappush(self.buckets[load], (t.name, t.teacher_id))
         self.size[load] += 1
-        self.high = max(self.high, load)
+        if load > self.high:
+            self.high = load
 
     def _lowest(self) -> int | None:
         while self.low <= self.high and not self.size[self.low]:
@@ -212,7 +214,7 @@ def plan(children: Sequence[Child], teachers: Sequence[Teacher], pairings: Seque
     result.loads = _loads(teachers, result.kept)
     has_pairing = {p.child_id for p in result.kept}
     waiting = sorted((c for c in children if c.child_id not in has_pairing),
-                     key=lambda c: (c.school_id or 0, c.grade or 99, c.class_no or 99, c.child_id))
+                     key=attrgetter("child_id"))  # a fixed order, whatever the input's
     pools = _pools(teachers, result.loads, max_load)
     for child in waiting:
         pool = pools.get(child.school_id)
@@ -368,7 +370,7 @@ def apply_plan(conn: sqlite3.Connection, plan_: Plan, as_of: date) -> None:
         conn.executemany(
             "INSERT INTO assignments (child_id, teacher_id, start_date, source) "
             "VALUES (?, ?, ?, 'auto')",
-            ((n.child_id, n.teacher_id, day) for n in sorted(plan_.new, key=lambda n: n.child_id)))
+            ((n.child_id, n.teacher_id, day) for n in sorted(plan_.new, key=attrgetter("child_id"))))
 
 
 @dataclass
