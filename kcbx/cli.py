@@ -187,7 +187,7 @@ LEFT_OVER_COLUMNS = [("name", "姓名"), ("id_number", "身份证号"), ("villag
 
 
 def _as_of(text: Optional[str]) -> "date":
-    """--as-of as a date (default today); the shared parse_day of the import commands replaces it at merge."""
+    """--as-of as a date, default today (to be replaced by the import commands' parse_day)."""
     from datetime import date
 
     from kcbx.errors import InvalidValue

@@ -135,6 +135,12 @@ class SpecialChild:
         return group_names(self.groups)
 
 
+@functools.cache
+def group_codes(marks: tuple[int, ...]) -> tuple[str, ...]:
+    """The codes whose 0/1 column is set, given the group columns in GROUPS order."""
+    return tuple(code for code, mark in zip(GROUPS, marks) if mark)
+
+
 def group_names(codes) -> list[str]:
     """Chinese names of group codes, in the order of GROUPS."""
     chosen = set(codes)
@@ -144,11 +150,9 @@ def group_names(codes) -> list[str]:
 def special_children(conn: sqlite3.Connection, as_of: date) -> list[SpecialChild]:
     """Every child in at least one special group on `as_of`, ordered by child id."""
     cutoff = settings.get(conn, "cutoff")
-    # a town has a few thousand birth dates and few group combinations: compute each once
+    # a town has a few thousand birth dates: compute each one's nominal grade once
     grade_of = functools.cache(
         lambda born: dates.nominal_grade(date.fromisoformat(born), as_of, cutoff))
-    codes_of = functools.cache(
-        lambda marks: tuple(code for code, mark in zip(GROUPS, marks) if mark))
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: this can be 100,000 rows
     rows = cursor.execute(f"""
@@ -161,7 +165,7 @@ def special_children(conn: sqlite3.Connection, as_of: date) -> list[SpecialChild
           LEFT JOIN units s ON s.id = g.school_id
          WHERE g.in_group
          ORDER BY g.child_id""", sql_params(conn, as_of))
-    return [SpecialChild(*r[:11], nominal_grade=grade_of(r[11]), groups=codes_of(r[14:]),
+    return [SpecialChild(*r[:11], nominal_grade=grade_of(r[11]), groups=group_codes(r[14:]),
                          guardian_name=r[12], guardian_phone=r[13]) for r in rows]
 
 

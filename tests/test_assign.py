@@ -111,6 +111,21 @@ def test_dropout_goes_to_its_catchment_school(town, run):
     assert world.open_pairings(conn)[never] == (teacher, "auto")
 
 
+def test_dropout_goes_to_the_derived_catchment_school(town, run):
+    conn = town["conn"]
+    middle = world.school(conn, "后柳中学", "middle")
+    elsewhere = world.school(conn, "城关中学", "middle")
+    world.teacher(conn, elsewhere, "别校")
+    teacher = world.teacher(conn, middle, "吕梅")
+    village = world.village(conn, "梧桐村")
+    for name in ("甲", "乙"):     # most of 梧桐村's middle-school children attend 后柳中学
+        world.child(conn, name, "2011-05-01", school_name="后柳中学", village_id=village, grade=8)
+    world.child(conn, "丙", "2011-05-01", school_name="城关中学", village_id=village, grade=8)
+    dropout = world.child(conn, "辍学", "2011-03-01", status="dropout", village_id=village)
+    assign(run)
+    assert world.open_pairings(conn)[dropout] == (teacher, "auto")
+
+
 def test_dropout_with_no_school_and_no_catchment_is_listed(town, run):
     conn = town["conn"]
     village = world.village(conn, "梧桐村")
