@@ -434,3 +434,208 @@ def doctor(
     emit(rows, [("code", "检查项"), ("level", "结果"), ("message", "说明")], fmt.value)
     if kdoctor.has_errors(findings):
         raise typer.Exit(1)
+
+# ---------------------------------------------------------------- teachers / assign
+
+teachers_app = typer.Typer(help="教师名单：包干人数、电话、在岗情况。", no_args_is_help=True,
+                           rich_markup_mode=None)
+app.add_typer(teachers_app, name="teachers")
+assign_app = typer.Typer(rich_markup_mode=None)
+app.add_typer(assign_app, name="assign")
+
+
+class TableCsvJson(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class SummaryFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+TEACHER_COLUMNS = [("school", "学校"), ("name", "姓名"), ("phone", "电话"), ("subject", "学科"),
+                   ("head_class", "班主任班级"), ("active", "在岗"),
+                   ("inactive_reason", "不在岗原因"), ("load", "包干人数")]
+# The 包干责任表 as printed (terminal, xlsx: one sheet per school) and as CSV (all schools).
+PAIRING_COLUMNS = [("name", "姓名"), ("id_number", "身份证号"), ("village_label", "村(社区)/组"),
+                   ("school", "学校"), ("class_label", "年级班级"), ("groups", "特殊群体"),
+                   ("teacher_name", "包干教师"), ("teacher_phone", "教师电话"),
+                   ("guardian_name", "监护人"), ("guardian_phone", "监护人电话"),
+                   ("since", "包干起始日期")]
+PAIRING_CSV_COLUMNS = PAIRING_COLUMNS + [("teacher_school", "教师所在学校"), ("source_name", "方式")]
+PAIRING_JSON_KEYS = ("id_number", "name", "village", "school", "grade", "groups", "teacher_name",
+                     "teacher_school", "teacher_phone", "since", "source")
+LOAD_COLUMNS = [("school", "学校"), ("teachers", "在岗教师"), ("min", "最少"),
+                ("median", "中位数"), ("max", "最多"), ("shortfall", "未能配对")]
+LEFT_OVER_COLUMNS = [("name", "姓名"), ("id_number", "身份证号"), ("village", "村(社区)"),
+                     ("school", "学校"), ("groups", "特殊群体"), ("reason", "原因")]
+
+
+def _as_of(text: Optional[str]) -> "date":
+    """--as-of as a date, default today (to be replaced by the import commands' parse_day)."""
+    from datetime import date
+
+    from kcbx.errors import InvalidValue
+
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidValue(f"--as-of 的日期「{text}」无法识别。请写成 2025-03-01。") from None
+
+
+@command(teachers_app, "list")
+def teachers_list(
+    school: Optional[str] = typer.Option(None, "--school", help="只列出这个学校的教师。"),
+    fmt: TableCsvJson = typer.Option(TableCsvJson.table, "--format", help="输出格式：table、csv 或 json。"),
+) -> None:
+    """列出教师及每人当前包干的儿童人数。例：kcbx teachers list --school 后柳中学"""
+    from kcbx import teachers
+    from kcbx.render import emit
+
+    rows = teachers.list_teachers(open_db(), school)
+    emit(rows, TEACHER_COLUMNS, fmt.value, title="教师名单")
+
+
+@command(teachers_app, "set")
+def teachers_set(
+    teacher: str = typer.Argument(..., help="教师：学校/姓名，姓名不重名时可只写姓名。"),
+    phone: Optional[str] = typer.Option(None, "--phone", help="新的联系电话。"),
+    active: Optional[bool] = typer.Option(
+        None, "--active/--inactive", help="在岗或不在岗；不在岗会立即结束其包干关系。"),
+) -> None:
+    """修改教师的电话或在岗情况。例：kcbx teachers set 后柳小学/汪东波 --inactive"""
+    from datetime import date
+
+    from kcbx import teachers
+    from kcbx.errors import InvalidValue
+
+    if phone is None and active is None:
+        raise InvalidValue("请至少给出 --phone、--active 或 --inactive 中的一项。")
+    done = teachers.set_teacher(open_db(), teacher, today=date.today(), phone=phone, active=active)
+    state_word = "在岗" if done["active"] else "不在岗"
+    console.print(f"已更新 {done['school']}/{done['name']}：{state_word}，"
+                  f"电话 {done['phone'] or '（无）'}。")
+    if done["ended"]:
+        console.print(f"已结束其 {done['ended']} 个包干关系。请运行 kcbx assign 为这些儿童重新配对。")
+
+
+@assign_app.callback(invoke_without_command=True)
+@_run
+def assign(
+    ctx: typer.Context,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="按这一天的特殊群体名单配对（默认今天）。"),
+    max_load: Optional[int] = typer.Option(None, "--max-load", min=1, help="每位教师最多包干的人数。"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只显示将要做的改动，不写入数据库。"),
+    fmt: SummaryFormat = typer.Option(SummaryFormat.table, "--format", help="输出格式：table 或 json。"),
+) -> None:
+    """为每个特殊群体儿童落实一位包干教师（自动配对）。例：kcbx assign --max-load 15"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from dataclasses import asdict
+
+    from kcbx.assign import run_assign
+    from kcbx.render import to_json
+
+    summary = run_assign(open_db(), _as_of(as_of), max_load, dry_run)
+    if fmt is SummaryFormat.json:
+        print(to_json(asdict(summary)))
+    else:
+        _print_assign_summary(summary)
+
+
+def _print_assign_summary(s) -> None:
+    from kcbx.render import table
+
+    note = "（预演，未写入数据库）" if s.dry_run else ""
+    console.print(f"{s.as_of.isoformat()} 特殊群体儿童 {s.special} 人{note}")
+    ended = "，".join(f"{reason} {n}" for reason, n in s.ended_reasons.items())
+    console.print(f"新配对 {s.paired} 人，保持 {s.kept} 人，重新配对 {s.repaired} 人，"
+                  f"结束 {s.ended} 个{f'（{ended}）' if ended else ''}，"
+                  f"未能配对 {len(s.left_over)} 人。")
+    if s.schools:
+        console.print(table(s.schools, LOAD_COLUMNS, title="各校教师包干人数"))
+    if s.left_over:
+        console.print(table(s.left_over, LEFT_OVER_COLUMNS, title="未能配对的儿童（请处理）"))
+
+
+@command(assign_app, "set")
+def assign_set(
+    child: str = typer.Argument(..., help="儿童：身份证号、学籍号或姓名。"),
+    teacher: str = typer.Argument(..., help="教师：学校/姓名，姓名不重名时可只写姓名。"),
+    village: Optional[str] = typer.Option(None, "--village", help="姓名重名时，用所在村(社区)区分。"),
+) -> None:
+    """手工指定某个儿童的包干教师（以后自动配对不会改动）。例：kcbx assign set 王乐嘉 后柳中坝小学/徐云"""
+    from datetime import date
+
+    from kcbx.assign import set_manual
+
+    done = set_manual(open_db(), child, teacher, today=date.today(), village=village)
+    before = f"（原包干教师 {done['before']}）" if done["before"] else ""
+    console.print(f"{done['name']}（{done['id_number']}）的包干教师已设为 {done['teacher']}{before}。")
+
+
+@command(assign_app, "end")
+def assign_end(
+    child: str = typer.Argument(..., help="儿童：身份证号、学籍号或姓名。"),
+    reason: str = typer.Option(..., "--reason", help="结束包干的原因。"),
+    village: Optional[str] = typer.Option(None, "--village", help="姓名重名时，用所在村(社区)区分。"),
+) -> None:
+    """结束某个儿童的包干关系。例：kcbx assign end 王乐嘉 --reason 已转学外县"""
+    from datetime import date
+
+    from kcbx.assign import end_pairing
+
+    done = end_pairing(open_db(), child, reason, today=date.today(), village=village)
+    console.print(f"已结束 {done['name']}（{done['id_number']}）与 {done['teacher']} 的包干关系。"
+                  "如该儿童仍属特殊群体，下次 kcbx assign 会重新配对。")
+
+
+@command(assign_app, "list")
+def assign_list(
+    school: Optional[str] = typer.Option(None, "--school", help="只列出这个学校的教师包干的儿童。"),
+    teacher: Optional[str] = typer.Option(None, "--teacher", help="只列出这位教师（学校/姓名）包干的儿童。"),
+    fmt: Format = typer.Option(Format.table, "--format", help="输出格式：table、csv、json 或 xlsx。"),
+    out: Optional[Path] = typer.Option(None, "--out", help="写入文件（xlsx 必须指定）。"),
+    unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（仅限工作需要）。"),
+) -> None:
+    """教师包干责任表：每个包干关系一行，含教师和监护人电话。例：kcbx assign list --format xlsx --out 包干责任表.xlsx"""
+    from datetime import date
+
+    from kcbx import settings
+    from kcbx.assign import pairing_rows
+    from kcbx.render import emit
+
+    conn = open_db()
+    today = date.today()
+    rows = pairing_rows(conn, today, school=school, teacher=teacher, unmask=unmask)
+    if fmt is Format.json:
+        emit(rows, [(k, k) for k in PAIRING_JSON_KEYS], "json", out=out)
+    elif fmt is Format.xlsx:
+        _pairings_xlsx(rows, out, settings.get(conn, "town"), today)
+    else:
+        columns = PAIRING_CSV_COLUMNS if fmt is Format.csv else PAIRING_COLUMNS
+        emit(rows, columns, fmt.value, title="教师包干责任表", out=out)
+
+
+def _pairings_xlsx(rows: list[dict], out: Optional[Path], town: str, today: "date") -> None:
+    """The print-ready 包干责任表: one sheet per teacher's school."""
+    from kcbx.errors import InvalidValue
+    from kcbx.render import new_workbook, save_workbook, xlsx_sheet
+
+    if out is None:
+        raise InvalidValue("xlsx 格式需要用 --out 指定输出文件，例如 --out 包干责任表.xlsx")
+    by_school: dict[str, list[dict]] = {}
+    for row in rows:
+        by_school.setdefault(row["teacher_school"], []).append(row)
+    wb = new_workbook()
+    for school, school_rows in (by_school or {"包干责任表": []}).items():
+        xlsx_sheet(wb, school, school_rows, PAIRING_COLUMNS,
+                   heading=f"{town}控辍保学教师包干责任表",
+                   subtitle=f"制表单位：{town or '（未设置乡镇）'}　　学校：{school}"
+                            f"　　日期：{today:%Y年%m月%d日}")
+    save_workbook(wb, out)
+    err_console.print(f"已写入 {out}")
