@@ -154,7 +154,8 @@ def _not_on_roll(conn: sqlite3.Connection, params: dict, as_of: date) -> list[Fi
                             WHERE x.child_id = c.id AND x.kind = 'roster')
            AND st.status NOT IN {_in(NOT_ON_ROLL_OK)}
            AND NOT (st.status IN {_in(AT_SCHOOL)} AND COALESCE(st.school, '') <> '')
-           AND NOT (cs.status IN {_in(ON_ROLL)} AND cs.school IN (SELECT name FROM schools))
+           AND NOT (cs.status IN {_in(ON_ROLL)}
+                    AND COALESCE(cs.school, '') IN (SELECT name FROM schools))
     """, params)
     catchment = _Catchment(conn, as_of)
     findings = []
