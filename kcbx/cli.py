@@ -485,8 +485,7 @@ def reconcile_(
 
 
 def _reconcile_groups(rows: list[dict]) -> dict[str, list[dict]]:
-    """Findings by kind, every kind present (an empty list says "checked, none found"),
-    with status codes turned into the words the clerk reads."""
+    """Findings by kind with status words for the clerk; every kind is present, even empty."""
     from kcbx.reconcile import KINDS
     from kcbx.vocab import status_name
 

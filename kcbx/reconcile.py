@@ -45,9 +45,10 @@ KINDS: dict[str, str] = {
 
 # statuses under which a child must appear on its school's roll
 ON_ROLL = ("enrolled", "inclusive", "suspected", "home_taught")
-# statuses on D that account for a child absent from every local roll
-LEFT = ("away", "special_school", *vocab.EXCLUDED_STATUSES)
-NOT_ON_ROLL_OK = ("home_taught", *LEFT)
+# statuses on D under which a child is no local school's charge
+ELSEWHERE = ("away", "special_school", *vocab.EXCLUDED_STATUSES)
+# statuses on D that account for a 户籍 child on no local roll (SPEC: 送教上门 is not 未入学)
+NOT_ON_ROLL_EXEMPT = ("home_taught", *ELSEWHERE)
 AT_SCHOOL = ("enrolled", "inclusive", "suspected")
 
 
@@ -152,7 +153,7 @@ def _not_on_roll(conn: sqlite3.Connection, params: dict, as_of: date) -> list[Fi
          WHERE NOT EXISTS (SELECT 1 FROM roll r WHERE r.child_id = c.id)
            AND NOT EXISTS (SELECT 1 FROM conflicted x
                             WHERE x.child_id = c.id AND x.kind = 'roster')
-           AND st.status NOT IN {_in(NOT_ON_ROLL_OK)}
+           AND st.status NOT IN {_in(NOT_ON_ROLL_EXEMPT)}
            AND NOT (st.status IN {_in(AT_SCHOOL)} AND COALESCE(st.school, '') <> '')
            AND NOT (cs.status IN {_in(ON_ROLL)}
                     AND COALESCE(cs.school, '') IN (SELECT name FROM schools))
@@ -223,7 +224,7 @@ def _missing_from_roll(conn: sqlite3.Connection, params: dict) -> list[Finding]:
           JOIN st ON st.child_id = c.id
           LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
          WHERE cs.status IN {_in(ON_ROLL)}
-           AND st.status NOT IN {_in(LEFT)}
+           AND st.status NOT IN {_in(ELSEWHERE)}
            AND NOT EXISTS (SELECT 1 FROM roll r WHERE r.child_id = c.id AND r.unit_id = s.id)
            AND NOT EXISTS (SELECT 1 FROM conflicted x WHERE x.child_id = c.id
                             AND x.kind = 'roster' AND x.unit_id = s.id)
@@ -271,9 +272,8 @@ def _not_in_census_detail(village: str | None, was_in_census: int) -> str:
     if was_in_census:
         return (f"以前在{village or '村'}的户籍花名册上，最新花名册中没有：请村里核实户籍是否迁出"
                 "（迁出的请报送变动），仅供核对。")
-    where = f"{village}" if village else "村里"
     return (f"在本镇学籍上，但不在任何村的户籍花名册中：外地户籍在本镇就读（外在本）的仅供核对；"
-            f"户籍在本镇的，请{where}补入花名册。")
+            f"户籍在本镇的，请{village or '村里'}补入花名册。")
 
 
 def _identity_mismatch(conn: sqlite3.Connection, params: dict) -> list[Finding]:

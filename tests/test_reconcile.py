@@ -167,6 +167,24 @@ def test_every_sheet_of_the_latest_roster_file_is_the_roll(run, tmp_path):
     assert findings(run) == []
 
 
+def test_home_taught_child_belongs_on_its_schools_roll(run, tmp_path):
+    village = census(tmp_path / "c.xlsx", [census_row(1, "王小明", KEPT, status="送教上门"),
+                                           census_row(2, "吴争", CLASH)])
+    school = roster(tmp_path / "r.xlsx", [roster_row(1, "吴争", CLASH)])
+    assert run("import", village, school).exit_code == 0
+    assert [(f["kind"], f["census_status"]) for f in findings(run)] == [
+        ("missing_from_roll", "home_taught")]
+
+
+def test_a_child_the_latest_census_dropped_is_asked_about(run, world, tmp_path):
+    later = census(tmp_path / "c2.xlsx", [r for r in village_rows() if r[1] != "王小明"],
+                   day="2025年2月25日")
+    assert run("import", later).exit_code == 0
+    gone = next(f for f in findings(run) if f["name"] == "王小明")
+    assert (gone["kind"], gone["village"], gone["school"]) == ("not_in_census", "中坝村", "后柳小学")
+    assert "户籍是否迁出" in gone["detail"]
+
+
 def test_identity_problems_come_from_rejected_rows(run, tmp_path):
     village = census(tmp_path / "c.xlsx", [census_row(1, "王小明", KEPT),
                                            census_row(2, "李红", MISSING, born="2016.1.1")])
@@ -217,7 +235,7 @@ WORDS = {"在校": "enrolled", "在读": "enrolled", "随班就读": "inclusive"
          "特教学校就读": "special_school", "外出就读": "away", "辍学": "dropout",
          "未入学": "never_enrolled", "休学": "suspended", "已完成义务教育": "completed",
          "迁出": "moved_out", "死亡": "deceased"}
-LEFT = {"away", "special_school", "suspended", "deferred", "completed", "moved_out", "deceased"}
+GONE = {"away", "special_school", "suspended", "deferred", "completed", "moved_out", "deceased"}
 ON_ROLL = {"enrolled", "inclusive", "suspected", "home_taught"}
 
 
@@ -314,8 +332,8 @@ def _independent_counts(samples):
         status_d, school_d = latest[-1][1:] if latest else (status, school)
         rolls = roll_of.get(i, {})
         if status in ON_ROLL and school in LOCAL and school not in rolls:
-            counts["missing_from_roll"] += status_d not in LEFT
-        elif not rolls and status_d not in LEFT | {"home_taught"} and not (
+            counts["missing_from_roll"] += status_d not in GONE
+        elif not rolls and status_d not in GONE | {"home_taught"} and not (
                 status_d in {"enrolled", "inclusive", "suspected"} and school_d):
             counts["not_on_roll"] += 1
         if not any(day >= date(2025, 2, 20) for day, _, _ in latest):
