@@ -12,6 +12,8 @@ import pytest
 from openpyxl import Workbook
 
 from kcbx import db as kdb
+from kcbx.dates import compulsory_window
+from kcbx.demo import generate, status_on, write_sheets
 from kcbx.reconcile import KINDS, Finding, reconcile
 from tests.sheets import (CHANGE_HEADERS, ROSTER_HEADERS, census, census_row, make_id, roster,
                           roster_row, write_xlsx)
@@ -228,15 +230,49 @@ def test_xlsx_needs_out(run, world):
     assert "--out" in result.stderr
 
 
-# ---------------------------------------------------------------- the sample township
+# ---------------------------------------------------------------- independent checks
 
+# statuses on D under which a child is no local school's charge; statuses that need a roll
+GONE = {"away", "special_school", "suspended", "deferred", "completed", "moved_out", "deceased"}
+ON_ROLL = {"enrolled", "inclusive", "suspected", "home_taught"}
+
+
+def test_clean_demo_township_against_its_ground_truth(run, tmp_path):
+    """Clean sheets of a generated town: only 外在本 and children out of school are findings."""
+    town = generate(1500, seed=3)
+    files = write_sheets(town, tmp_path / "sheets", mess=False)
+    assert run("import", *files).exit_code == 0
+    day = town.reference_date
+    earliest, latest = compulsory_window(day)
+    changes = {}
+    for change in sorted(town.changes, key=lambda c: c.day):
+        changes.setdefault(change.id_number, []).append(change)
+    expected = {"not_on_roll": set(), "not_in_census": set()}
+    for child in town.children:
+        if not earliest <= child.birth_date <= latest:
+            continue
+        if town.on_local_roll(child):
+            if not child.in_census:
+                expected["not_in_census"].add(child.id_number)
+            continue
+        mine = [c for c in changes.get(child.id_number, []) if c.day <= day]
+        status = status_on(child, mine, town.sheet_date, day)
+        school = mine[-1].to_school if mine else child.school
+        at_school = status in {"enrolled", "inclusive", "suspected"} and school
+        if child.in_census and status not in GONE | {"home_taught"} and not at_school:
+            expected["not_on_roll"].add(child.id_number)
+    got = json.loads(run("reconcile", "--as-of", day, "--format", "json", "--unmask").stdout)
+    assert {k: {f["id_number"] for f in got if f["kind"] == k} for k in KINDS} == {
+        **{k: set() for k in KINDS}, **expected}
+    assert expected["not_in_census"] and expected["not_on_roll"]
+
+
+# the sample township: its local schools and the status words its sheets use
 LOCAL = {"后柳小学", "后柳中学", "后柳中坝小学"}
 WORDS = {"在校": "enrolled", "在读": "enrolled", "随班就读": "inclusive", "送教上门": "home_taught",
          "特教学校就读": "special_school", "外出就读": "away", "辍学": "dropout",
          "未入学": "never_enrolled", "休学": "suspended", "已完成义务教育": "completed",
          "迁出": "moved_out", "死亡": "deceased"}
-GONE = {"away", "special_school", "suspended", "deferred", "completed", "moved_out", "deceased"}
-ON_ROLL = {"enrolled", "inclusive", "suspected", "home_taught"}
 
 
 def _sheets(path):
@@ -257,10 +293,12 @@ def _sheets(path):
 
 
 def _text(value):
+    """A cell as NFKC text without any whitespace."""
     return "".join(unicodedata.normalize("NFKC", str(value or "")).split())
 
 
 def _valid_id(value):
+    """The normalised ID when it has 18 characters and the right check digit, else None."""
     text = _text(value).upper()
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     if not re.fullmatch(r"\d{17}[\dX]", text):
