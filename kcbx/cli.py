@@ -475,6 +475,7 @@ def reconcile_(
     if fmt is ReconcileFormat.table and out is not None:
         raise InvalidValue("--out 只用于 xlsx 或 json 格式，例如 --format xlsx --out 人籍比对.xlsx")
     conn = open_db()
+    _warn_missing_sheets(reconcile.compared_sheets(conn, day), fmt is ReconcileFormat.table)
     rows = [f.as_json(unmask) for f in reconcile.reconcile(conn, day)]
     if fmt is ReconcileFormat.json:
         emit(rows, [(k, k) for k in RECONCILE_KEYS], "json", out=out)
@@ -482,6 +483,17 @@ def reconcile_(
         _reconcile_workbook(rows, day, settings.get(conn, "town"), out)
     else:
         _print_reconcile(rows, day)
+
+
+def _warn_missing_sheets(sheets: dict[str, list[tuple[str, str]]], list_them: bool) -> None:
+    """Say on stderr which sheets were compared (for the table) and which side is missing."""
+    for kind, name in (("census", "户籍花名册"), ("roster", "学籍花名册")):
+        if not sheets[kind]:
+            err_console.print(f"提示：比对日期以前没有导入任何{name}，比对不完整。"
+                              f"请先用 kcbx import 导入各{'村' if kind == 'census' else '学校'}的{name}。")
+        elif list_them:
+            used = "、".join(f"{unit or '未知单位'} {day}" for unit, day in sheets[kind])
+            err_console.print(f"比对所用{name}：{used}", markup=False, soft_wrap=True)
 
 
 def _reconcile_groups(rows: list[dict]) -> dict[str, list[dict]]:

@@ -81,14 +81,34 @@ class Finding:
 
 def reconcile(conn: sqlite3.Connection, as_of: date) -> list[Finding]:
     """Every 人籍比对 finding on `as_of`, in the order of KINDS, then village, school, name."""
-    earliest, latest = dates.compulsory_window(as_of, settings.get(conn, "cutoff"))
-    params = {"as_of": as_of.isoformat(), "earliest": earliest.isoformat(),
-              "latest": latest.isoformat()}
+    params = _params(conn, as_of)
     findings = (_not_on_roll(conn, params, as_of) + _missing_from_roll(conn, params)
                 + _not_in_census(conn, params) + _identity_mismatch(conn, params)
                 + _status_mismatch(conn, params))
     order = list(KINDS)
     return sorted(findings, key=lambda f: (order.index(f.kind), f.village, f.school, f.name))
+
+
+def compared_sheets(conn: sqlite3.Connection, as_of: date) -> dict[str, list[tuple[str, str]]]:
+    """The sheets `reconcile` compares: {'census'|'roster': [(unit name, sheet date)]}.
+
+    A clerk must see which villages and schools are missing or stale before trusting an
+    empty list of findings.
+    """
+    sheets: dict[str, list[tuple[str, str]]] = {"census": [], "roster": []}
+    for r in _rows(conn, """
+            SELECT DISTINCT b.kind, COALESCE(u.name, '') AS unit, b.sheet_date
+              FROM latest b LEFT JOIN units u ON u.id = b.unit_id
+             ORDER BY b.kind, unit""", _params(conn, as_of)):
+        sheets[r["kind"]].append((r["unit"], r["sheet_date"]))
+    return sheets
+
+
+def _params(conn: sqlite3.Connection, as_of: date) -> dict[str, str]:
+    """The reference date and the birth dates of compulsory age, bound into every query."""
+    earliest, latest = dates.compulsory_window(as_of, settings.get(conn, "cutoff"))
+    return {"as_of": as_of.isoformat(), "earliest": earliest.isoformat(),
+            "latest": latest.isoformat()}
 
 
 def _in(codes: tuple[str, ...]) -> str:

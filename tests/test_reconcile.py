@@ -212,6 +212,18 @@ def test_table_groups_by_kind_with_counts(run, world):
     assert "身份信息不一致 0" in result.stdout and "身份信息不一致（" not in result.stdout
 
 
+def test_table_names_the_sheets_compared(run, world):
+    result = run("reconcile", "--as-of", D)
+    assert "比对所用户籍花名册：中坝村 2025-02-20" in result.stderr
+    assert "比对所用学籍花名册：后柳小学 2025-02-20" in result.stderr
+
+
+def test_nothing_to_compare_is_said_not_hidden(run):
+    result = run("reconcile", "--as-of", D, "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    assert "没有导入任何户籍花名册" in result.stderr and "没有导入任何学籍花名册" in result.stderr
+
+
 def test_xlsx_has_a_sheet_per_kind(run, world, tmp_path):
     out = tmp_path / "人籍比对.xlsx"
     result = run("reconcile", "--as-of", D, "--format", "xlsx", "--out", out)
