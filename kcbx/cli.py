@@ -639,3 +639,105 @@ def _pairings_xlsx(rows: list[dict], out: Optional[Path], town: str, today: "dat
                             f"　　日期：{today:%Y年%m月%d日}")
     save_workbook(wb, out)
     err_console.print(f"已写入 {out}")
+
+# ---------------------------------------------------------------- reconcile
+
+
+class ReconcileFormat(str, Enum):
+    table = "table"
+    xlsx = "xlsx"
+    json = "json"
+
+
+RECONCILE_KEYS = ("kind", "kind_name", "id_number", "name", "village", "school",
+                  "census_status", "roll_status", "detail")
+RECONCILE_COLUMNS = [("village", "村(社区)"), ("school", "学校"), ("name", "姓名"),
+                     ("id_number", "身份证号"), ("census_status", "户籍花名册状态"),
+                     ("roll_status", "学籍状态"), ("detail", "请核实")]
+
+
+@command(app, "reconcile")
+def reconcile_(
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="比对日期（默认今天）：用这一天及以前最新的户籍花名册和学籍花名册。"),
+    fmt: ReconcileFormat = typer.Option(
+        ReconcileFormat.table, "--format",
+        help="输出格式：table（按类别分组显示）、xlsx（每类一页，可打印）或 json。"),
+    out: Optional[Path] = typer.Option(None, "--out", help="输出文件：xlsx 必须指定，json 可选。"),
+    unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（默认隐去中间 8 位）。"),
+) -> None:
+    """人籍比对：户籍花名册与学籍花名册逐人核对，列出要村、学校核实的孩子。例：kcbx reconcile --format xlsx --out 人籍比对.xlsx"""
+    from datetime import date
+
+    from kcbx import reconcile, settings
+    from kcbx.errors import InvalidValue
+    from kcbx.render import emit
+
+    day = parse_day(as_of, "--as-of") or date.today()
+    if fmt is ReconcileFormat.xlsx and out is None:
+        raise InvalidValue("xlsx 格式需要用 --out 指定输出文件，例如 --out 人籍比对.xlsx")
+    if fmt is ReconcileFormat.table and out is not None:
+        raise InvalidValue("--out 只用于 xlsx 或 json 格式，例如 --format xlsx --out 人籍比对.xlsx")
+    conn = open_db()
+    _warn_missing_sheets(reconcile.compared_sheets(conn, day), fmt is ReconcileFormat.table)
+    rows = [f.as_json(unmask) for f in reconcile.reconcile(conn, day)]
+    if fmt is ReconcileFormat.json:
+        emit(rows, [(k, k) for k in RECONCILE_KEYS], "json", out=out)
+    elif fmt is ReconcileFormat.xlsx:
+        _reconcile_workbook(rows, day, settings.get(conn, "town"), out)
+    else:
+        _print_reconcile(rows, day)
+
+
+def _warn_missing_sheets(sheets: dict[str, list[tuple[str, str]]], list_them: bool) -> None:
+    """Say on stderr which sheets were compared (for the table) and which side is missing."""
+    for kind, name in (("census", "户籍花名册"), ("roster", "学籍花名册")):
+        if not sheets[kind]:
+            err_console.print(f"提示：比对日期以前没有导入任何{name}，比对不完整。"
+                              f"请先用 kcbx import 导入各{'村' if kind == 'census' else '学校'}的{name}。")
+        elif list_them:
+            used = "、".join(f"{unit or '未知单位'} {day}" for unit, day in sheets[kind])
+            err_console.print(f"比对所用{name}：{used}", markup=False, soft_wrap=True)
+
+
+def _reconcile_groups(rows: list[dict]) -> dict[str, list[dict]]:
+    """Findings by kind with status words for the clerk; every kind is present, even empty."""
+    from kcbx.reconcile import KINDS
+    from kcbx.vocab import status_name
+
+    groups: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+    for row in rows:
+        groups[row["kind"]].append({**row, "census_status": status_name(row["census_status"]),
+                                    "roll_status": status_name(row["roll_status"])})
+    return groups
+
+
+def _print_reconcile(rows: list[dict], day) -> None:
+    """A count per kind, then one table per kind that has findings."""
+    from kcbx.reconcile import KINDS
+    from kcbx.render import table
+
+    groups = _reconcile_groups(rows)
+    counts = "，".join(f"{KINDS[k]} {len(g)}" for k, g in groups.items())
+    console.print(f"人籍比对（{day.isoformat()}）：共 {len(rows)} 条。{counts}。")
+    for kind, group in groups.items():
+        if group:
+            console.print(table(group, RECONCILE_COLUMNS, title=f"{KINDS[kind]}（{len(group)} 条）"))
+
+
+def _reconcile_workbook(rows: list[dict], day, town: str, out: Path) -> None:
+    """A summary sheet, then one print-ready sheet per kind (empty ones too)."""
+    from kcbx.reconcile import KINDS
+    from kcbx.render import new_workbook, save_workbook, xlsx_sheet
+
+    groups = _reconcile_groups(rows)
+    subtitle = f"比对日期：{day.isoformat()}"
+    wb = new_workbook()
+    summary = [{"kind_name": KINDS[k], "count": len(g)} for k, g in groups.items()]
+    xlsx_sheet(wb, "汇总", summary, [("kind_name", "类别"), ("count", "人数")],
+               heading=f"{town}人籍比对汇总", subtitle=subtitle, landscape=False)
+    for kind, group in groups.items():
+        xlsx_sheet(wb, KINDS[kind], group, RECONCILE_COLUMNS,
+                   heading=f"{town}人籍比对：{KINDS[kind]}", subtitle=f"{subtitle}　共 {len(group)} 条")
+    save_workbook(wb, out)
+    err_console.print(f"已写入 {out}")

@@ -1,0 +1,357 @@
+"""人籍比对 (domain.md §3.3): who lives here (户籍 census) against who is on a school roll (学籍).
+
+Both sides are the *latest* sheets on or before the reference date D: for each village its
+census batches of its latest census date, for each local school its roster batches of its
+latest roster date (a school that sends one sheet per grade sends them on one date, so all
+of them together are its roll; a later partial sheet replaces the whole roll). A local
+school is a `units` row of kind `school`; every other school name is text on a child.
+
+Every finding is about a child of compulsory age on D, except `identity_mismatch`, whose
+rows were rejected at import and so may have no trustworthy ID or birth date at all:
+
+- `not_on_roll`: in a latest census, on no latest local roll, and on D not accounted for:
+  not `away`/`home_taught`/`special_school`/EXCLUDED, and not 在校 at a *named* school (a
+  census saying 在校 at a school outside the town is 外出就读 in substance; one at a local
+  school that lacks the child is `missing_from_roll` instead). What is left is 未入学,
+  辍学, 去向不明, or 在校 with no school named: the village and the catchment school verify.
+- `missing_from_roll`: a census saying 在校/随班就读/疑似辍学/送教上门 at a local school whose
+  latest roll lacks the child (送教上门 children hold 学籍 at their school too), unless
+  the child has left by D (`away`, `special_school`, EXCLUDED).
+- `not_in_census`: on a latest local roll, in no latest census (外在本, or 户籍 moved away):
+  information for the village, not an error.
+- `identity_mismatch`: rows of the latest census/roster batches rejected as `name_conflict`
+  or `birth_mismatch` and not yet resolved (the store keeps one name per ID and derives the
+  birth date from the ID, so a disagreement lives only in `import_errors`). A child whose
+  roster row was rejected this way is not also reported as missing from that roll.
+- `status_mismatch`: the latest census and a latest roll state different statuses for the
+  same child; a dated change or `status set` on or after the later of the two settles it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+from kcbx import dates, history, idcard, settings, units, vocab
+
+KINDS: dict[str, str] = {
+    "not_on_roll": "有户籍无学籍",
+    "missing_from_roll": "称在本镇学校就读但学籍无名",
+    "not_in_census": "有学籍无户籍（外在本）",
+    "identity_mismatch": "身份信息不一致",
+    "status_mismatch": "户籍与学籍状态不一致",
+}
+
+# statuses under which a child must appear on its school's roll
+ON_ROLL = ("enrolled", "inclusive", "suspected", "home_taught")
+# statuses on D under which a child is no local school's charge
+ELSEWHERE = ("away", "special_school", *vocab.EXCLUDED_STATUSES)
+# statuses on D that account for a 户籍 child on no local roll (SPEC: 送教上门 is not 未入学)
+NOT_ON_ROLL_EXEMPT = ("home_taught", *ELSEWHERE)
+AT_SCHOOL = ("enrolled", "inclusive", "suspected")
+
+
+@dataclass
+class Finding:
+    """One discrepancy between 户籍 and 学籍; `id_number` is unmasked (mask when shown)."""
+
+    kind: str
+    id_number: str
+    name: str
+    village: str
+    school: str
+    census_status: str | None
+    roll_status: str | None
+    detail: str
+
+    @property
+    def kind_name(self) -> str:
+        """The Chinese name of the kind."""
+        return KINDS[self.kind]
+
+    def as_json(self, unmask: bool = False) -> dict:
+        """The stable JSON object of `kcbx reconcile --format json` (ID masked by default)."""
+        return {"kind": self.kind, "kind_name": self.kind_name,
+                "id_number": self.id_number if unmask else idcard.mask(self.id_number),
+                "name": self.name, "village": self.village, "school": self.school,
+                "census_status": self.census_status, "roll_status": self.roll_status,
+                "detail": self.detail}
+
+
+def reconcile(conn: sqlite3.Connection, as_of: date) -> list[Finding]:
+    """Every 人籍比对 finding on `as_of`, in the order of KINDS, then village, school, name."""
+    params = _params(conn, as_of)
+    findings = (_not_on_roll(conn, params, as_of) + _missing_from_roll(conn, params)
+                + _not_in_census(conn, params) + _identity_mismatch(conn, params)
+                + _status_mismatch(conn, params))
+    order = list(KINDS)
+    return sorted(findings, key=lambda f: (order.index(f.kind), f.village, f.school, f.name))
+
+
+def compared_sheets(conn: sqlite3.Connection, as_of: date) -> dict[str, list[tuple[str, str]]]:
+    """The sheets `reconcile` compares: {'census'|'roster': [(unit name, sheet date)]}.
+
+    A clerk must see which villages and schools are missing or stale before trusting an
+    empty list of findings.
+    """
+    sheets: dict[str, list[tuple[str, str]]] = {"census": [], "roster": []}
+    for r in _rows(conn, """
+            SELECT DISTINCT b.kind, COALESCE(u.name, '') AS unit, b.sheet_date
+              FROM latest b LEFT JOIN units u ON u.id = b.unit_id
+             ORDER BY b.kind, unit""", _params(conn, as_of)):
+        sheets[r["kind"]].append((r["unit"], r["sheet_date"]))
+    return sheets
+
+
+def _params(conn: sqlite3.Connection, as_of: date) -> dict[str, str]:
+    """The reference date and the birth dates of compulsory age, bound into every query."""
+    earliest, latest = dates.compulsory_window(as_of, settings.get(conn, "cutoff"))
+    return {"as_of": as_of.isoformat(), "earliest": earliest.isoformat(),
+            "latest": latest.isoformat()}
+
+
+def _in(codes: tuple[str, ...]) -> str:
+    """An SQL list of status codes (constants of this module, never user input)."""
+    return "(" + ", ".join(f"'{c}'" for c in codes) + ")"
+
+
+# The latest census and roster batches per unit on or before D, each side's latest
+# snapshot of a child, the children of compulsory age, the status on D, and the children
+# whose row in a latest batch was rejected for a name conflict.
+_CTES = f"""
+WITH latest AS (
+  SELECT id, kind, unit_id, sheet_date FROM (
+    SELECT b.id, b.kind, b.unit_id, b.sheet_date,
+           MAX(b.sheet_date) OVER (PARTITION BY b.kind, b.unit_id) AS newest
+      FROM import_batches b
+     WHERE b.kind IN ('census', 'roster') AND b.undone_at IS NULL AND b.sheet_date <= :as_of)
+   WHERE sheet_date = newest
+),
+census AS (
+  SELECT child_id, status, school, date, unit_id FROM (
+    SELECT e.child_id, e.status, e.school, e.date, b.unit_id,
+           ROW_NUMBER() OVER (PARTITION BY e.child_id ORDER BY e.date DESC, e.id DESC) AS n
+      FROM status_events e JOIN latest b ON b.id = e.batch_id AND b.kind = 'census')
+   WHERE n = 1
+),
+roll AS (
+  SELECT child_id, status, date, unit_id FROM (
+    SELECT e.child_id, e.status, e.date, b.unit_id,
+           ROW_NUMBER() OVER (PARTITION BY e.child_id, b.unit_id
+                              ORDER BY e.date DESC, e.id DESC) AS n
+      FROM status_events e JOIN latest b ON b.id = e.batch_id AND b.kind = 'roster')
+   WHERE n = 1
+),
+young AS (
+  SELECT * FROM children WHERE birth_date BETWEEN :earliest AND :latest
+),
+st AS ({history.status_on_sql(":as_of")}),
+conflicted AS (
+  SELECT e.child_id, b.kind, b.unit_id FROM import_errors e JOIN latest b ON b.id = e.batch_id
+   WHERE e.code = 'name_conflict' AND e.resolved_at IS NULL AND e.child_id IS NOT NULL
+),
+schools AS (SELECT id, name FROM units WHERE kind = 'school')
+"""
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: dict) -> list[sqlite3.Row]:
+    """Run one finding query after the shared CTEs."""
+    return conn.execute(_CTES + sql, params).fetchall()
+
+
+def _not_on_roll(conn: sqlite3.Connection, params: dict, as_of: date) -> list[Finding]:
+    """户籍 children on no local roll whose status on D does not account for it."""
+    rows = _rows(conn, f"""
+        SELECT c.id_number, c.name, c.birth_date, c.village_id, v.name AS village,
+               cs.status AS census_status, st.status AS status, st.school AS school,
+               st.school IN (SELECT name FROM schools) AS local
+          FROM census cs
+          JOIN young c ON c.id = cs.child_id
+          JOIN st ON st.child_id = c.id
+          LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
+         WHERE NOT EXISTS (SELECT 1 FROM roll r WHERE r.child_id = c.id)
+           AND NOT EXISTS (SELECT 1 FROM conflicted x
+                            WHERE x.child_id = c.id AND x.kind = 'roster')
+           AND st.status NOT IN {_in(NOT_ON_ROLL_EXEMPT)}
+           AND NOT (st.status IN {_in(AT_SCHOOL)} AND COALESCE(st.school, '') <> '')
+           AND NOT (cs.status IN {_in(ON_ROLL)}
+                    AND COALESCE(cs.school, '') IN (SELECT name FROM schools))
+    """, params)
+    catchment = _Catchment(conn, as_of)
+    findings = []
+    for r in rows:
+        school = r["school"] or catchment.school(r["village_id"], r["birth_date"])
+        foreign = bool(r["school"]) and not r["local"]
+        findings.append(Finding("not_on_roll", r["id_number"], r["name"], r["village"] or "",
+                                school, r["census_status"], None,
+                                _not_on_roll_detail(r["status"], school, foreign)))
+    return findings
+
+
+class _Catchment:
+    """A village's catchment school for a child's nominal grade, looked up once per pair."""
+
+    def __init__(self, conn: sqlite3.Connection, as_of: date):
+        self.conn = conn
+        self.as_of = as_of
+        self.cutoff = settings.get(conn, "cutoff")
+        self.names = {r[0]: r[1] for r in conn.execute("SELECT id, name FROM units")}
+        self.cache: dict[tuple[int, str], str] = {}
+
+    def school(self, village_id: int | None, birth_date: str) -> str:
+        """The catchment school's name, or '' when the village has none."""
+        if village_id is None:
+            return ""
+        grade = dates.nominal_grade(date.fromisoformat(birth_date), self.as_of, self.cutoff)
+        key = (village_id, "primary" if grade <= 6 else "middle")
+        if key not in self.cache:
+            school_id = units.catchment(self.conn, *key)
+            self.cache[key] = self.names.get(school_id, "")
+        return self.cache[key]
+
+
+def _not_on_roll_detail(status: str, school: str, foreign: bool) -> str:
+    """What the village and the school do for a child on no roll, by its status on D."""
+    ask = school or "对口学校"
+    if status == "never_enrolled":
+        return f"未入学：请村里和{ask}核实，动员入学；确需缓学的请办理缓学手续。"
+    if status == "dropout" and foreign:
+        return (f"在外地学校{school}辍学：请村里核实孩子现在的去向，联系{school}核实学籍，"
+                "共同劝返。")
+    if status == "dropout":
+        return f"辍学，且不在本镇任何学校的学籍上：请{ask}核实学籍，村校联合劝返。"
+    if status == "unknown":
+        return "去向不明：请村里核实孩子去向；在外地就读的请补交就读证明。"
+    return (f"花名册为「{vocab.status_name(status)}」但没有写就读学校，本镇学籍中也没有：请村里"
+            "核实孩子在哪里就读，外出就读的请补交证明，未入学的请动员入学。")
+
+
+def _missing_from_roll(conn: sqlite3.Connection, params: dict) -> list[Finding]:
+    """Census children said to attend a local school whose latest roll lacks them."""
+    rows = _rows(conn, f"""
+        SELECT c.id_number, c.name, v.name AS village, s.name AS school,
+               cs.status AS census_status,
+               (SELECT MAX(b.sheet_date) FROM latest b
+                 WHERE b.kind = 'roster' AND b.unit_id = s.id) AS roll_date,
+               (SELECT u.name FROM roll r JOIN units u ON u.id = r.unit_id
+                 WHERE r.child_id = c.id ORDER BY u.name LIMIT 1) AS other_school,
+               (SELECT r.status FROM roll r JOIN units u ON u.id = r.unit_id
+                 WHERE r.child_id = c.id ORDER BY u.name LIMIT 1) AS other_status
+          FROM census cs
+          JOIN young c ON c.id = cs.child_id
+          JOIN schools s ON s.name = cs.school
+          JOIN st ON st.child_id = c.id
+          LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
+         WHERE cs.status IN {_in(ON_ROLL)}
+           AND st.status NOT IN {_in(ELSEWHERE)}
+           AND NOT EXISTS (SELECT 1 FROM roll r WHERE r.child_id = c.id AND r.unit_id = s.id)
+           AND NOT EXISTS (SELECT 1 FROM conflicted x WHERE x.child_id = c.id
+                            AND x.kind = 'roster' AND x.unit_id = s.id)
+    """, params)
+    return [Finding("missing_from_roll", r["id_number"], r["name"], r["village"] or "",
+                    r["school"], r["census_status"], None,
+                    _missing_detail(r["school"], r["roll_date"], r["other_school"],
+                                    r["other_status"]))
+            for r in rows]
+
+
+def _missing_detail(school: str, roll_date: str | None, other_school: str | None,
+                    other_status: str | None) -> str:
+    """Why the school is asked, and what the village corrects when another roll has the child."""
+    if roll_date is None:
+        return f"户籍花名册写在{school}就读，但{school}还没有报送学籍花名册，无法比对：请学校报送。"
+    text = (f"户籍花名册写在{school}就读，{school}最新学籍花名册（{roll_date}）中没有这个孩子："
+            "请学校核实学籍，村里核实孩子实际在哪里就读。")
+    if other_school:
+        text += (f"该生在{other_school}的学籍花名册上（{vocab.status_name(other_status)}），"
+                 "请村里更正就读学校。")
+    return text
+
+
+def _not_in_census(conn: sqlite3.Connection, params: dict) -> list[Finding]:
+    """Children on a local roll whom no latest census lists (外在本, or 户籍 moved)."""
+    rows = _rows(conn, """
+        SELECT c.id_number, c.name, c.in_census, v.name AS village, s.name AS school,
+               r.status AS roll_status
+          FROM roll r
+          JOIN young c ON c.id = r.child_id
+          JOIN schools s ON s.id = r.unit_id
+          LEFT JOIN units v ON v.id = c.village_id
+         WHERE NOT EXISTS (SELECT 1 FROM census cs WHERE cs.child_id = c.id)
+           AND NOT EXISTS (SELECT 1 FROM conflicted x
+                            WHERE x.child_id = c.id AND x.kind = 'census')
+    """, params)
+    return [Finding("not_in_census", r["id_number"], r["name"], r["village"] or "", r["school"],
+                    None, r["roll_status"], _not_in_census_detail(r["village"], r["in_census"]))
+            for r in rows]
+
+
+def _not_in_census_detail(village: str | None, was_in_census: int) -> str:
+    """外在本 or a 户籍 that left: information for the village, not an error."""
+    if was_in_census:
+        return (f"以前在{village or '村'}的户籍花名册上，最新花名册中没有：请村里核实户籍是否迁出"
+                "（迁出的请报送变动），仅供核对。")
+    return (f"在本镇学籍上，但不在任何村的户籍花名册中：外地户籍在本镇就读（外在本）的仅供核对；"
+            f"户籍在本镇的，请{village or '村里'}补入花名册。")
+
+
+def _identity_mismatch(conn: sqlite3.Connection, params: dict) -> list[Finding]:
+    """Rejected rows of the latest sheets whose name or birth date disagrees with the ID."""
+    rows = _rows(conn, """
+        SELECT e.code, e.row, e.column_name, e.value, e.message, b.kind,
+               u.name AS unit, c.id_number, c.name, c.school, cv.name AS child_village
+          FROM import_errors e
+          JOIN latest b ON b.id = e.batch_id
+          LEFT JOIN units u ON u.id = b.unit_id
+          LEFT JOIN children c ON c.id = e.child_id
+          LEFT JOIN units cv ON cv.id = c.village_id
+         WHERE e.code IN ('name_conflict', 'birth_mismatch') AND e.resolved_at IS NULL
+         ORDER BY e.batch_id, e.row
+    """, params)
+    return [_identity_finding(r) for r in rows]
+
+
+def _identity_finding(r: sqlite3.Row) -> Finding:
+    """One rejected row: the stored child when known, else the masked ID the error kept."""
+    is_census = r["kind"] == "census"
+    village = (r["unit"] if is_census else r["child_village"]) or ""
+    school = (r["school"] if is_census else r["unit"]) or ""
+    sheet = "户籍花名册" if is_census else "学籍花名册"
+    if r["id_number"]:  # the row's ID is stored under another name
+        detail = (f"{sheet}第 {r['row']} 行写作「{r['value']}」，与已登记的「{r['name']}」不同："
+                  "请村里和学校对照户口簿核实；若已登记的姓名有误，用 kcbx children set 改正。")
+        return Finding("identity_mismatch", r["id_number"], r["name"], village, school,
+                       None, None, detail)
+    id_number = r["value"] if r["code"] == "name_conflict" else ""
+    detail = f"{sheet}第 {r['row']} 行（{r['column_name']}：{r['value']}）：{r['message']}"
+    return Finding("identity_mismatch", id_number, "", village, school, None, None, detail)
+
+
+def _status_mismatch(conn: sqlite3.Connection, params: dict) -> list[Finding]:
+    """Census and roll disagreeing on a child's status, unless a later event settled it."""
+    rows = _rows(conn, """
+        SELECT c.id_number, c.name, v.name AS village, s.name AS school,
+               cs.status AS census_status, cs.date AS census_date,
+               r.status AS roll_status, r.date AS roll_date, st.status AS status
+          FROM census cs
+          JOIN roll r ON r.child_id = cs.child_id
+          JOIN young c ON c.id = cs.child_id
+          JOIN schools s ON s.id = r.unit_id
+          JOIN st ON st.child_id = c.id
+          LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
+         WHERE cs.status <> r.status
+           AND NOT EXISTS (SELECT 1 FROM status_events e
+                            WHERE e.child_id = c.id AND e.kind IN ('change', 'manual')
+                              AND e.date >= MAX(cs.date, r.date) AND e.date <= :as_of)
+    """, params)
+    return [Finding("status_mismatch", r["id_number"], r["name"], r["village"] or "", r["school"],
+                    r["census_status"], r["roll_status"], _status_detail(r)) for r in rows]
+
+
+def _status_detail(r: sqlite3.Row) -> str:
+    """Both statements with their dates, what the figures use now, and how to settle it."""
+    return (f"户籍花名册（{r['census_date']}）为「{vocab.status_name(r['census_status'])}」，"
+            f"学籍花名册（{r['roll_date']}）为「{vocab.status_name(r['roll_status'])}」，"
+            f"目前按「{vocab.status_name(r['status'])}」统计：请村里和学校核实，"
+            "再用 kcbx status set 确认实际状态。")
