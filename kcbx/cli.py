@@ -228,6 +228,7 @@ def _rate_rows(result) -> list[dict]:
 
 
 def _rate_csv_columns() -> list[tuple[str, str]]:
+    """The CSV columns of `_rate_rows`, with Chinese headers."""
     from kcbx.vocab import STATUSES
 
     columns = [("by", "分组"), ("key", "名称")]
@@ -237,24 +238,22 @@ def _rate_csv_columns() -> list[tuple[str, str]]:
     return columns + [(code, name) for code, (name, _) in STATUSES.items()]
 
 
-def _show(renderable) -> None:
-    """Print a table; into a pipe or file at its natural width, not folded to 80 columns."""
-    from rich.console import Console
-    from rich.measure import Measurement
+def _show(rows: list[dict], columns: list[tuple[str, str]], title: str) -> None:
+    """Print a table: rich on a terminal when short, else plain text (fast, no box drawing)."""
+    import sys
 
-    from kcbx.render import is_terminal
+    from kcbx.render import is_terminal, table
+    from kcbx.textable import plain_table
 
-    if is_terminal():
-        console.print(renderable)
-        return
-    width = Measurement.get(console, console.options.update_width(10_000), renderable).maximum
-    Console(highlight=False, width=max(width, console.width)).print(renderable)
+    if is_terminal() and len(rows) <= 200:
+        console.print(table(rows, columns, title=title))
+    else:
+        sys.stdout.write(plain_table(rows, columns, title=title))
 
 
 def _print_rates(result, unmask: bool) -> None:
     """The tables of `kcbx rates`: rates with their working, status counts, exceptions."""
     from kcbx.metrics import format_percent
-    from kcbx.render import table
     from kcbx.vocab import RECEIVING, STATUSES, status_name
 
     window = result.window
@@ -265,21 +264,21 @@ def _print_rates(result, unmask: bool) -> None:
               "percent": format_percent(r.num, r.den), "target": "100%"}
              for g in result.groups for field, name in _RATE_NAMES
              if (r := getattr(g, field)) is not None]
-    _show(table(rates, [("unit", "单位"), ("rate", "指标"), ("num", "分子"), ("den", "分母"),
-                        ("percent", "比率"), ("target", "目标")], title="入学率、巩固率"))
+    _show(rates, [("unit", "单位"), ("rate", "指标"), ("num", "分子"), ("den", "分母"),
+                  ("percent", "比率"), ("target", "目标")], "入学率、巩固率")
     counts = [{"unit": _group_label(g), "returned": g.returned, **g.counts} for g in result.groups]
     receiving = [(code, name) for code, (name, kind) in STATUSES.items() if kind == RECEIVING]
     others = [(code, name) for code, (name, kind) in STATUSES.items() if kind != RECEIVING]
-    _show(table(counts, [("unit", "单位"), *receiving, ("returned", "劝返复学")],
-                title="各状态人数：接受义务教育"))
-    _show(table(counts, [("unit", "单位"), *others], title="各状态人数：未接受义务教育、不计入"))
+    _show(counts, [("unit", "单位"), *receiving, ("returned", "劝返复学")],
+          "各状态人数：接受义务教育")
+    _show(counts, [("unit", "单位"), *others], "各状态人数：未接受义务教育、不计入")
     if result.exceptions:
         rows = [{**e.to_dict(unmask), "status": status_name(e.status),
                  "since": e.since or "早于记录"} for e in result.exceptions]
-        _show(table(rows, [("id_number", "身份证号"), ("name", "姓名"), ("status", "状态"),
-                           ("since", "起始日期"), ("village", "村（社区）"), ("school", "学校"),
-                           ("teacher", "包干教师")],
-                    title=f"未入学、辍学、疑似辍学、去向不明名单（{len(rows)} 人）"))
+        _show(rows, [("id_number", "身份证号"), ("name", "姓名"), ("status", "状态"),
+                     ("since", "起始日期"), ("village", "村（社区）"), ("school", "学校"),
+                     ("teacher", "包干教师")],
+              f"未入学、辍学、疑似辍学、去向不明名单（{len(rows)} 人）")
     else:
         console.print("没有未入学、辍学、疑似辍学或去向不明的适龄儿童少年。")
     if result.pending_rejected:
