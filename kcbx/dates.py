@@ -63,12 +63,6 @@ class AgeWindow:
         """Children of nominal grade ≤ `grade` were born after this date."""
         return years_before(self.cutoff, grade + FIRST_AGE)
 
-    def nominal_grade(self, born: date) -> int | None:
-        """age − 5 on the cut-off date; None outside compulsory age."""
-        if not self.born_from <= born <= self.born_to:
-            return None
-        return next(g for g in GRADES if born > self.grade_born_after(g))
-
 
 def age_window(day: date, cutoff: str = "08-31") -> AgeWindow:
     """The compulsory-age window for the school year containing `day` (cutoff 'MM-DD')."""
