@@ -31,7 +31,9 @@ def normalize(raw: object) -> str:
     if isinstance(raw, int):
         return str(raw)
     text = unicodedata.normalize("NFKC", str(raw))
-    return _SEPARATORS.sub("", text).upper()
+    # NFKC again: removing a space can leave a combining mark that then composes
+    # ('K¸' -> 'K' + U+0327), and normalising twice must change nothing.
+    return unicodedata.normalize("NFKC", _SEPARATORS.sub("", text).upper())
 
 
 def check_char(first17: str) -> str:
