@@ -191,13 +191,11 @@ def refresh_current(conn: sqlite3.Connection, child_ids: Iterable[int], *,
            WHERE applied = 1 AND child_id IN (SELECT id FROM {touched})
           WINDOW w AS (PARTITION BY child_id ORDER BY date, {_rank()}, id)
         ),
-        runs AS (
-          SELECT *, SUM(is_first OR status IS NOT status_before) OVER (
-                      PARTITION BY child_id ORDER BY n ROWS UNBOUNDED PRECEDING) AS run
-            FROM ordered
-        ),
         spans AS (
-          SELECT *, MIN(date) OVER (PARTITION BY child_id, run) AS since FROM runs
+          -- dates only grow along a history, so the latest run start is the largest
+          SELECT *, MAX(CASE WHEN is_first OR status IS NOT status_before THEN date END)
+                      OVER (PARTITION BY child_id ORDER BY n ROWS UNBOUNDED PRECEDING) AS since
+            FROM ordered
         )
         UPDATE status_events AS s
            SET next_date = spans.next_date, is_first = spans.is_first,
