@@ -36,7 +36,8 @@ def rates_json(run, *args):
 def test_json_shape_is_the_pinned_one(run, town):
     data = rates_json(run)
     assert list(data) == ["as_of", "from", "groups", "exceptions", "pending_rejected"]
-    assert (data["as_of"], data["from"], data["pending_rejected"]) == ("2025-03-01", "2024-09-01", 0)
+    assert (data["as_of"], data["from"], data["pending_rejected"]) == (
+        "2025-03-01", "2024-09-01", 0)
     [group] = data["groups"]
     assert list(group) == ["by", "key", "enrollment", "disabled_enrollment", "retention",
                            "dropouts", "returned", "counts"]
@@ -122,6 +123,10 @@ def test_pending_rejected_is_reported(run, town, conn):
 
 # ---------------------------------------------------------------- status set
 
+def manual_events(conn):
+    return conn.execute("SELECT count(*) FROM status_events WHERE kind = 'manual'").fetchone()[0]
+
+
 def last_event(conn):
     return conn.execute("SELECT c.name, e.date, e.status, e.prev_status, e.kind, e.reason, "
                         "e.school FROM status_events e JOIN children c ON c.id = e.child_id "
@@ -155,7 +160,7 @@ def test_status_set_by_name_needs_the_village_when_ambiguous(run, town, conn):
     assert result.exit_code == 1
     assert "有 2 个孩子叫「刘文」" in result.stderr and "中坝村" in result.stderr
     assert "610922********" in result.stderr
-    assert conn.execute("SELECT count(*) FROM status_events WHERE kind = 'manual'").fetchone()[0] == 0
+    assert manual_events(conn) == 0
     result = run("status", "set", "刘文", "在校", "--village", "永红村", "--date", "2025-02-20",
                  "--reason", "返校")
     assert result.exit_code == 0, result.output
@@ -173,7 +178,7 @@ def test_status_set_errors(run, town, conn, args, message):
     result = run("status", "set", *args, "--reason", "核实")
     assert result.exit_code == 1
     assert result.stderr.startswith("错误：") and message in result.stderr
-    assert conn.execute("SELECT count(*) FROM status_events WHERE kind = 'manual'").fetchone()[0] == 0
+    assert manual_events(conn) == 0
 
 
 def test_status_set_needs_a_reason(run, town):

@@ -55,7 +55,8 @@ def test_add_manual_takes_prev_status_and_school_from_that_date(conn):
     row = conn.execute("SELECT prev_status, school, prev_school, kind, reason FROM status_events "
                        "WHERE child_id = ? ORDER BY id DESC", (child,)).fetchone()
     assert tuple(row) == ("dropout", "后柳中学", "后柳中学", "manual", "家访核实")
-    assert conn.execute("SELECT status FROM children WHERE id = ?", (child,)).fetchone()[0] == "enrolled"
+    current = conn.execute("SELECT status FROM children WHERE id = ?", (child,)).fetchone()[0]
+    assert current == "enrolled"
 
 
 def test_a_v1_database_upgrades_with_spans_filled(tmp_path, monkeypatch):
