@@ -10,7 +10,8 @@ cron case), with `kcbx --help` as the start-up baseline of the same machine.
 
 The data look like a real roster: every child is on this school year's census, most
 also on last year's, about one in four has a dated change this year (transfers, dropouts,
-returns, moves); about 0.5 % of the children of compulsory age are on the exceptions list.
+returns, moves); about 1 % of the children of compulsory age are on the exceptions list
+(twice the sample township's share, so the printing of that list is not flattered).
 """
 
 from __future__ import annotations
