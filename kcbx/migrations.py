@@ -31,7 +31,40 @@ def m001_schema(db) -> None:
     db.executescript(schema_sql())
 
 
-MIGRATIONS = [m001_schema]
+# The returns of SPEC §2 and the exceptions list of §4 as index predicates: m002's partial
+# indexes hold only those events, and a query must repeat the predicate to use them.
+RETURN_PREDICATE = (
+    "applied = 1 AND status_before IN ('dropout', 'suspected', 'unknown') "
+    "AND status IN ('enrolled', 'inclusive', 'special_school', 'home_taught', 'away')"
+)
+ALERT_PREDICATE = (
+    "applied = 1 AND (status IN ('suspected', 'dropout', 'never_enrolled', 'unknown') "
+    "OR status_before IN ('suspected', 'dropout', 'never_enrolled', 'unknown'))"
+)
+
+
+def m002_status_spans(db) -> None:
+    """Spans on status events (see kcbx.history), so rates read any date in one pass.
+
+    Adds the derived columns, a covering index for the one-pass read, partial indexes for
+    returns and for the exceptions list, and fills the columns for existing events.
+    """
+    from kcbx import history
+
+    for column in ("next_date TEXT", "is_first INTEGER NOT NULL DEFAULT 0",
+                   "status_before TEXT", "school_before TEXT", "since TEXT"):
+        db.execute(f"ALTER TABLE status_events ADD COLUMN {column}")
+    db.execute("CREATE INDEX status_events_span ON status_events "
+               "(child_id, applied, next_date, date, is_first, status, status_before)")
+    db.execute(f"CREATE INDEX status_events_returns ON status_events (date) "
+               f"WHERE {RETURN_PREDICATE}")
+    db.execute(f"CREATE INDEX status_events_alerts ON status_events (child_id) "
+               f"WHERE {ALERT_PREDICATE}")
+    children = [row[0] for row in db.execute("SELECT DISTINCT child_id FROM status_events")]
+    history.refresh_current(db.conn, children)
+
+
+MIGRATIONS = [m001_schema, m002_status_spans]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

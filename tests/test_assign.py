@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from openpyxl import load_workbook
 
-import world
+import town as world
 from kcbx import settings
 
 AS_OF = "2025-03-01"

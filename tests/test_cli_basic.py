@@ -1,6 +1,7 @@
 import sqlite3
 
 from kcbx import __version__
+from kcbx.migrations import MIGRATIONS
 
 
 def test_init_creates_and_names_town(run, db_path):
@@ -17,7 +18,7 @@ def test_info_shows_path_version_counts(run, db_path):
     result = run("info")
     assert result.exit_code == 0
     assert str(db_path) in result.stdout
-    assert "结构版本：1" in result.stdout
+    assert f"结构版本：{len(MIGRATIONS)}" in result.stdout
     assert "children" in result.stdout
 
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-import world
+import town as world
 from kcbx import groups
 
 D = date(2025, 3, 1)  # compulsory age: born 2008-09-01 … 2018-08-31

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-import world
+import town as world
 from kcbx import teachers
 from kcbx.errors import Ambiguous, NotFound
 
