@@ -144,7 +144,7 @@ def test_manual_backup_into_a_folder_uses_the_standard_name(conn, db_path, tmp_p
 # ---------------------------------------------------------------- backup before migration
 
 
-def m002_add_note(db):
+def m999_add_note(db):
     db.execute("ALTER TABLE children ADD COLUMN note TEXT")
 
 
@@ -152,12 +152,12 @@ def test_opening_an_older_database_backs_it_up_first(db_path, monkeypatch):
     conn = kdb.connect(db_path)
     set_town(conn, "后柳镇")
     conn.close()
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m002_add_note])
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m999_add_note])
     kdb.connect(db_path).close()
     (saved,) = kbackup.list_backups(db_path)
     assert saved["reason"] == "migrate"
     with closing(sqlite3.connect(saved["path"], isolation_level=None)) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS) - 1
         assert raw.execute("SELECT value FROM settings").fetchone()[0] == "后柳镇"
     kdb.connect(db_path).close()  # already up to date: no second copy
     assert len(kbackup.list_backups(db_path)) == 1
@@ -215,9 +215,10 @@ def test_restore_from_the_oldest_automatic_backup(conn, db_path):
 
 
 def test_restore_upgrades_an_older_backup(good_backup, db_path, monkeypatch):
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m002_add_note])
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m999_add_note])
     result = kbackup.restore(db_path, good_backup)
-    assert (result["source_version"], result["schema_version"]) == (1, 2)
+    current = len(migrations.MIGRATIONS)
+    assert (result["source_version"], result["schema_version"]) == (current - 1, current)
     with closing(sqlite3.connect(db_path, isolation_level=None)) as raw:
         assert "note" in [r[1] for r in raw.execute("PRAGMA table_info(children)")]
     assert town(db_path) == "后柳镇"
