@@ -23,7 +23,6 @@ from __future__ import annotations
 import heapq
 import sqlite3
 import statistics
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +30,9 @@ from datetime import date
 from operator import attrgetter
 
 from kcbx import dates, groups, history, idcard, settings, units, vocab
+from kcbx.children import resolve_child
 from kcbx.db import transaction
-from kcbx.errors import Ambiguous, DatabaseError, InvalidValue, NotFound
+from kcbx.errors import DatabaseError, InvalidValue, NotFound
 from kcbx.teachers import TEACHER_LEFT, label, resolve_teacher
 
 NOT_SPECIAL = "已不在特殊群体范围"
@@ -468,28 +468,6 @@ def _school_loads(conn: sqlite3.Connection, result: Plan, names: dict[int, str])
 # ---------------------------------------------------------------- by hand, and the 包干责任表
 
 
-def _find_child(conn: sqlite3.Connection, text: str, village: str | None = None) -> sqlite3.Row:
-    """A child by ID number, 学籍号 or name (+ village); minimal until kcbx.children lands."""
-    clean = "".join(unicodedata.normalize("NFKC", text).split())
-    select = ("SELECT c.*, v.name AS village FROM children c "
-              "LEFT JOIN units v ON v.id = c.village_id WHERE ")
-    rows = conn.execute(select + "c.id_number = ? OR c.student_no = ?",
-                        (idcard.normalize(text), clean)).fetchall()
-    if not rows:
-        where, args = "c.name = ?", [clean]
-        if village:
-            where, args = where + " AND v.name = ?", args + ["".join(village.split())]
-        rows = conn.execute(select + where + " ORDER BY v.name, c.id_number", args).fetchall()
-    shown = idcard.mask(clean) if any(ch.isdigit() for ch in clean) else clean
-    if not rows:
-        raise NotFound(f"没有找到儿童「{shown}」。请用身份证号、学籍号或姓名（重名时加 --village）。")
-    if len(rows) > 1:
-        choices = "、".join(f"{r['name']}（{r['village'] or '村不详'}，{idcard.mask(r['id_number'])}）"
-                           for r in rows)
-        raise Ambiguous(f"有 {len(rows)} 个儿童叫「{shown}」：{choices}。请改用身份证号，或加 --village。")
-    return rows[0]
-
-
 def _open_pairing(conn: sqlite3.Connection, child_id: int) -> sqlite3.Row | None:
     return conn.execute(
         "SELECT a.*, t.name AS teacher, s.name AS school FROM assignments a "
@@ -511,7 +489,7 @@ def set_manual(conn: sqlite3.Connection, child_text: str, teacher_text: str, *, 
     Only a special-group child can be paired: for anyone else the next `kcbx assign` would
     have to end the pairing, overriding the clerk. An open pairing ends first.
     """
-    child = _find_child(conn, child_text, village)
+    child = resolve_child(conn, child_text, village)
     teacher = resolve_teacher(conn, teacher_text)
     who = label(teacher["school"], teacher["name"])
     if not teacher["active"]:
@@ -543,7 +521,7 @@ def end_pairing(conn: sqlite3.Connection, child_text: str, reason: str, *, today
     reason = reason.strip()
     if not reason:
         raise InvalidValue("请用 --reason 写明结束包干的原因。")
-    child = _find_child(conn, child_text, village)
+    child = resolve_child(conn, child_text, village)
     current = _open_pairing(conn, child["id"])
     if current is None:
         raise NotFound(f"{child['name']} 目前没有包干教师。")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -17,7 +18,7 @@ import typer
 
 from kcbx import __version__
 from kcbx.errors import DatabaseError, KcbxError
-from kcbx.render import console, err_console
+from kcbx.render import console, err_console, show_table
 
 HELP = """kcbx（控辍保学）：乡镇适龄儿童少年花名册、入学率与巩固率、教师包干、劝返台账。
 
@@ -137,33 +138,21 @@ def info() -> None:
     console.print(f"乡镇：{summary['town'] or '（未设置，可用 kcbx init --town 设置）'}")
     console.print(f"结构版本：{summary['schema_version']}")
     rows = [{"table": t, "count": n} for t, n in summary["counts"].items()]
-    from kcbx.render import table
 
-    console.print(table(rows, [("table", "表"), ("count", "行数")], title="各表行数"))
+    show_table(rows, [("table", "表"), ("count", "行数")], title="各表行数")
     if summary["last_imports"]:
-        console.print(table(summary["last_imports"], [
+        show_table(summary["last_imports"], [
             ("id", "批次"), ("file_name", "文件"), ("sheet", "工作表"), ("kind", "类型"),
-            ("sheet_date", "表格日期"), ("imported_at", "导入时间")], title="最近的导入"))
+            ("sheet_date", "表格日期"), ("imported_at", "导入时间")], title="最近的导入")
     else:
         console.print("尚无导入。下一步：kcbx import 表格.xlsx")
 
 
-def parse_day(text: Optional[str], option: str) -> "date | None":
-    """A date option (2025-03-01, 2025.3.1, 2025年3月1日, 20250301) or None."""
-    from datetime import date
+def parse_day(text: Optional[str], option: str) -> Optional[date]:
+    """A date option (2025-03-01, 2025.3.1, 2025年3月1日, 20250301), or None when not given."""
+    from kcbx.dates import parse_date
 
-    from kcbx.errors import InvalidValue
-    from kcbx.normalize import parse_date
-
-    if text is None:
-        return None
-    try:
-        value, precision = parse_date(text)
-    except ValueError:
-        value, precision = None, None
-    if not isinstance(value, date) or precision != "day":
-        raise InvalidValue(f"{option} 的日期「{text}」无法识别。请写成 2025-03-01。")
-    return value
+    return parse_date(text, option) if text else None
 
 
 # ---------------------------------------------------------------- import / imports / undo
@@ -273,18 +262,17 @@ def _with_progress(work):
 
 def _print_import_summary(result, error_rows) -> None:
     from kcbx.importer import KIND_NAMES
-    from kcbx.render import table
 
     rows = [{**vars(b), "kind_name": KIND_NAMES[b.kind], "sheet_date": b.sheet_date.isoformat(),
              "date_source": DATE_SOURCES[b.date_source], "batch": b.batch or ""}
             for b in result.batches if not b.skipped]
     title = "导入检查结果（--dry-run，未写入）" if result.dry_run else "导入结果"
     if rows:
-        console.print(table(rows, IMPORT_COLUMNS, title=title))
+        show_table(rows, IMPORT_COLUMNS, title=title)
     for note in result.notes:
         err_console.print(f"提示：{note}", markup=False)
     if error_rows:
-        err_console.print(table(error_rows, ERROR_COLUMNS, title=f"被拒绝的行（{len(error_rows)} 处）"))
+        show_table(error_rows, ERROR_COLUMNS, title=f"被拒绝的行（{len(error_rows)} 处）", err=True)
 
 
 class ListFormat(str, Enum):
@@ -349,11 +337,10 @@ def units_set(
 ) -> None:
     """设置单位负责人、电话或村的对口学校。例：kcbx units set 中坝村 --head 张三 --phone 13800000000"""
     from kcbx import units
-    from kcbx.render import table
 
     unit = units.set_unit(open_db(), name, head=head, phone=phone,
                           catchment_primary=catchment_primary, catchment_middle=catchment_middle)
-    console.print(table([unit], UNIT_COLUMNS))
+    show_table([unit], UNIT_COLUMNS)
 
 
 # ---------------------------------------------------------------- backup / restore / doctor
@@ -473,20 +460,6 @@ LEFT_OVER_COLUMNS = [("name", "姓名"), ("id_number", "身份证号"), ("villag
                      ("school", "学校"), ("groups", "特殊群体"), ("reason", "原因")]
 
 
-def _as_of(text: Optional[str]) -> "date":
-    """--as-of as a date, default today (to be replaced by the import commands' parse_day)."""
-    from datetime import date
-
-    from kcbx.errors import InvalidValue
-
-    if text is None:
-        return date.today()
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidValue(f"--as-of 的日期「{text}」无法识别。请写成 2025-03-01。") from None
-
-
 @command(teachers_app, "list")
 def teachers_list(
     school: Optional[str] = typer.Option(None, "--school", help="只列出这个学校的教师。"),
@@ -508,7 +481,6 @@ def teachers_set(
         None, "--active/--inactive", help="在岗或不在岗；不在岗会立即结束其包干关系。"),
 ) -> None:
     """修改教师的电话或在岗情况。例：kcbx teachers set 后柳小学/汪东波 --inactive"""
-    from datetime import date
 
     from kcbx import teachers
     from kcbx.errors import InvalidValue
@@ -540,7 +512,7 @@ def assign(
     from kcbx.assign import run_assign
     from kcbx.render import to_json
 
-    summary = run_assign(open_db(), _as_of(as_of), max_load, dry_run)
+    summary = run_assign(open_db(), parse_day(as_of, "--as-of") or date.today(), max_load, dry_run)
     if fmt is SummaryFormat.json:
         print(to_json(asdict(summary)))
     else:
@@ -548,7 +520,6 @@ def assign(
 
 
 def _print_assign_summary(s) -> None:
-    from kcbx.render import table
 
     note = "（预演，未写入数据库）" if s.dry_run else ""
     console.print(f"{s.as_of.isoformat()} 特殊群体儿童 {s.special} 人{note}")
@@ -557,9 +528,9 @@ def _print_assign_summary(s) -> None:
                   f"结束 {s.ended} 个{f'（{ended}）' if ended else ''}，"
                   f"未能配对 {len(s.left_over)} 人。")
     if s.schools:
-        console.print(table(s.schools, LOAD_COLUMNS, title="各校教师包干人数"))
+        show_table(s.schools, LOAD_COLUMNS, title="各校教师包干人数")
     if s.left_over:
-        console.print(table(s.left_over, LEFT_OVER_COLUMNS, title="未能配对的儿童（请处理）"))
+        show_table(s.left_over, LEFT_OVER_COLUMNS, title="未能配对的儿童（请处理）")
 
 
 @command(assign_app, "set")
@@ -569,7 +540,6 @@ def assign_set(
     village: Optional[str] = typer.Option(None, "--village", help="姓名重名时，用所在村(社区)区分。"),
 ) -> None:
     """手工指定某个儿童的包干教师（以后自动配对不会改动）。例：kcbx assign set 王乐嘉 后柳中坝小学/徐云"""
-    from datetime import date
 
     from kcbx.assign import set_manual
 
@@ -585,7 +555,6 @@ def assign_end(
     village: Optional[str] = typer.Option(None, "--village", help="姓名重名时，用所在村(社区)区分。"),
 ) -> None:
     """结束某个儿童的包干关系。例：kcbx assign end 王乐嘉 --reason 已转学外县"""
-    from datetime import date
 
     from kcbx.assign import end_pairing
 
@@ -603,7 +572,6 @@ def assign_list(
     unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（仅限工作需要）。"),
 ) -> None:
     """教师包干责任表：每个包干关系一行，含教师和监护人电话。例：kcbx assign list --format xlsx --out 包干责任表.xlsx"""
-    from datetime import date
 
     from kcbx import settings
     from kcbx.assign import pairing_rows
@@ -621,7 +589,7 @@ def assign_list(
         emit(rows, columns, fmt.value, title="教师包干责任表", out=out)
 
 
-def _pairings_xlsx(rows: list[dict], out: Optional[Path], town: str, today: "date") -> None:
+def _pairings_xlsx(rows: list[dict], out: Optional[Path], town: str, today: date) -> None:
     """The print-ready 包干责任表: one sheet per teacher's school."""
     from kcbx.errors import InvalidValue
     from kcbx.render import new_workbook, save_workbook, xlsx_sheet
@@ -667,7 +635,6 @@ def reconcile_(
     unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（默认隐去中间 8 位）。"),
 ) -> None:
     """人籍比对：户籍花名册与学籍花名册逐人核对，列出要村、学校核实的孩子。例：kcbx reconcile --format xlsx --out 人籍比对.xlsx"""
-    from datetime import date
 
     from kcbx import reconcile, settings
     from kcbx.errors import InvalidValue
@@ -715,14 +682,13 @@ def _reconcile_groups(rows: list[dict]) -> dict[str, list[dict]]:
 def _print_reconcile(rows: list[dict], day) -> None:
     """A count per kind, then one table per kind that has findings."""
     from kcbx.reconcile import KINDS
-    from kcbx.render import table
 
     groups = _reconcile_groups(rows)
     counts = "，".join(f"{KINDS[k]} {len(g)}" for k, g in groups.items())
     console.print(f"人籍比对（{day.isoformat()}）：共 {len(rows)} 条。{counts}。")
     for kind, group in groups.items():
         if group:
-            console.print(table(group, RECONCILE_COLUMNS, title=f"{KINDS[kind]}（{len(group)} 条）"))
+            show_table(group, RECONCILE_COLUMNS, title=f"{KINDS[kind]}（{len(group)} 条）")
 
 
 def _reconcile_workbook(rows: list[dict], day, town: str, out: Path) -> None:
@@ -748,13 +714,6 @@ status_app = typer.Typer(help="孩子的就读状态。", no_args_is_help=True)
 app.add_typer(status_app, name="status")
 
 
-def _day(text: Optional[str], option: str):
-    """A date option, parsed (None when not given)."""
-    from kcbx.dates import parse_date
-
-    return parse_date(text, option) if text else None
-
-
 @command(status_app, "set")
 def status_set(
     child: str = typer.Argument(..., help="孩子：身份证号、学籍号或姓名。"),
@@ -764,7 +723,6 @@ def status_set(
     village: Optional[str] = typer.Option(None, "--village", help="重名时按村（社区）区分。"),
 ) -> None:
     """手工设置孩子某日起的状态（记入状态历史）。例：kcbx status set 陈萱诗 在校 --date 2025-03-01 --reason 家访核实已返校"""
-    from datetime import date
 
     from kcbx.children import set_status
     from kcbx.idcard import mask
@@ -772,7 +730,7 @@ def status_set(
 
     code = parse_status(status)
     today = date.today()
-    done = set_status(open_db(), child, code, _day(on, "--date") or today, reason,
+    done = set_status(open_db(), child, code, parse_day(on, "--date") or today, reason,
                       today=today, village=village)
     console.print(f"已记录：{done.name}（{mask(done.id_number)}）自 {done.on} 起为"
                   f"{status_name(done.status)}，此前为{status_name(done.before) or '（无记录）'}。",
@@ -832,19 +790,6 @@ def _rate_csv_columns() -> list[tuple[str, str]]:
     return columns + [(code, name) for code, (name, _) in STATUSES.items()]
 
 
-def _show(rows: list[dict], columns: list[tuple[str, str]], title: str) -> None:
-    """Print a table: rich on a terminal when short, else plain text (fast, no box drawing)."""
-    import sys
-
-    from kcbx.render import is_terminal, table
-    from kcbx.textable import plain_table
-
-    if is_terminal() and len(rows) <= 200:
-        console.print(table(rows, columns, title=title))
-    else:
-        sys.stdout.write(plain_table(rows, columns, title=title))
-
-
 def _print_rates(result, unmask: bool) -> None:
     """The tables of `kcbx rates`: rates with their working, status counts, exceptions."""
     from kcbx.metrics import format_percent
@@ -858,18 +803,18 @@ def _print_rates(result, unmask: bool) -> None:
               "percent": format_percent(r.num, r.den), "target": "100%"}
              for g in result.groups for field, name in _RATE_NAMES
              if (r := getattr(g, field)) is not None]
-    _show(rates, [("unit", "单位"), ("rate", "指标"), ("num", "分子"), ("den", "分母"),
+    show_table(rates, [("unit", "单位"), ("rate", "指标"), ("num", "分子"), ("den", "分母"),
                   ("percent", "比率"), ("target", "目标")], "入学率、巩固率")
     counts = [{"unit": _group_label(g), "returned": g.returned, **g.counts} for g in result.groups]
     receiving = [(code, name) for code, (name, kind) in STATUSES.items() if kind == RECEIVING]
     others = [(code, name) for code, (name, kind) in STATUSES.items() if kind != RECEIVING]
-    _show(counts, [("unit", "单位"), *receiving, ("returned", "劝返复学")],
+    show_table(counts, [("unit", "单位"), *receiving, ("returned", "劝返复学")],
           "各状态人数：接受义务教育")
-    _show(counts, [("unit", "单位"), *others], "各状态人数：未接受义务教育、不计入")
+    show_table(counts, [("unit", "单位"), *others], "各状态人数：未接受义务教育、不计入")
     if result.exceptions:
         rows = [{**e.to_dict(unmask), "status": status_name(e.status),
                  "since": e.since or "早于记录"} for e in result.exceptions]
-        _show(rows, [("id_number", "身份证号"), ("name", "姓名"), ("status", "状态"),
+        show_table(rows, [("id_number", "身份证号"), ("name", "姓名"), ("status", "状态"),
                      ("since", "起始日期"), ("village", "村（社区）"), ("school", "学校"),
                      ("teacher", "包干教师")],
               f"未入学、辍学、疑似辍学、去向不明名单（{len(rows)} 人）")
@@ -893,13 +838,12 @@ def rates(
 ) -> None:
     """入学率、残疾儿童少年入学率、巩固率（含分子分母）、各状态人数和未入学/辍学名单。例：kcbx rates --as-of 2025-03-01 --by village"""
     import sys
-    from datetime import date
 
     from kcbx import metrics
     from kcbx.render import to_csv, to_json
 
-    result = metrics.rates(open_db(), _day(as_of, "--as-of") or date.today(),
-                           _day(start, "--from"), by.value)
+    result = metrics.rates(open_db(), parse_day(as_of, "--as-of") or date.today(),
+                           parse_day(start, "--from"), by.value)
     if fmt is RatesFormat.json:
         sys.stdout.write(to_json(result.to_dict(unmask)) + "\n")
     elif fmt is RatesFormat.csv:

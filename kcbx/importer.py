@@ -24,6 +24,7 @@ from kcbx import headers, history, idcard, normalize, reading, rows
 from kcbx.db import transaction
 from kcbx.errors import FileProblem, RowsRejected
 from kcbx.rows import Record, RowError
+from kcbx.teachers import TEACHER_LEFT
 
 KIND_ORDER = ("units", "teachers", "census", "roster", "changes", "followups")
 KIND_NAMES = {"units": "单位名单", "teachers": "教师名单", "census": "户籍花名册",
@@ -636,7 +637,7 @@ def _end_pairings_of_inactive(conn: sqlite3.Connection, writer: _Writer, on: dat
             "SELECT a.* FROM assignments a JOIN teachers t ON t.id = a.teacher_id "
             "WHERE a.end_date IS NULL AND t.active = 0").fetchall():
         end = max(on.isoformat(), pairing["start_date"])
-        writer.update("assignments", pairing, {"end_date": end, "end_reason": "教师已不在岗"})
+        writer.update("assignments", pairing, {"end_date": end, "end_reason": TEACHER_LEFT})
 
 
 def _write_units(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,

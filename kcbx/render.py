@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -64,6 +65,44 @@ def table(rows: Iterable[dict], columns: Columns, title: str | None = None) -> T
     for row in rows:
         t.add_row(*(cell_text(row.get(key)) for key, _ in columns))
     return t
+
+
+def plain_table(rows: Sequence[dict], columns: Columns, title: str | None = None) -> str:
+    """The rows as aligned text: optional title, header, a dashed rule, one line per row."""
+    headers = [header for _, header in columns]
+    lines = [headers] + [[cell_text(row.get(key)) for key, _ in columns] for row in rows]
+    lengths = [[cell_len(text) for text in line] for line in lines]
+    widths = [max(column) for column in zip(*lengths)]
+    right = [bool(rows) and all(isinstance(row.get(key), int) for row in rows)
+             for key, _ in columns]
+
+    def render(n: int) -> str:
+        padded = []
+        for i, (text, length) in enumerate(zip(lines[n], lengths[n])):
+            gap = " " * (widths[i] - length)
+            padded.append(gap + text if right[i] and n else text + gap)
+        return (" " + " | ".join(padded)).rstrip()
+
+    out = [title] if title else []
+    out.append(render(0))
+    out.append("-" + "-+-".join("-" * w for w in widths) + "-")
+    out.extend(render(n) for n in range(1, len(lines)))
+    return "\n".join(out) + "\n"
+
+
+def show_table(rows: Sequence[dict], columns: Columns, title: str | None = None, *,
+               err: bool = False) -> None:
+    """Print a table: rich on a terminal, plain aligned text into a pipe or file.
+
+    rich folds wide Chinese headers at 80 columns when it cannot see a terminal and takes
+    0.4 ms a row; plain text keeps every row on one line and is fast (SPEC §5: no box
+    drawing when the output is not a terminal).
+    """
+    stream = sys.stderr if err else sys.stdout
+    if stream.isatty() and len(rows) <= 200:
+        (err_console if err else console).print(table(rows, columns, title=title))
+    else:
+        stream.write(plain_table(rows, columns, title=title))
 
 
 def to_json(data: object) -> str:
@@ -200,7 +239,7 @@ def emit(rows: Sequence[dict], columns: Columns, fmt: str, *, title: str = "",
         if out is not None:
             text = to_csv(rows, columns)
         else:
-            console.print(table(rows, columns, title=title or None))
+            show_table(rows, columns, title=title or None)
             return
     if out is not None:
         write_text(out, text, bom=(fmt == "csv"))

@@ -216,12 +216,12 @@ def test_unknown_and_ambiguous_children(town, run):
     world.child(conn, "罗慧", "2013-05-01", school_name="后柳小学", village_id=other,
                 left_behind=1)
     result = run("assign", "end", "罗慧", "--reason", "x")
-    assert result.exit_code == 1 and "有 2 个儿童叫「罗慧」" in one_line(result.stderr)
+    assert result.exit_code == 1 and "有 2 个孩子叫「罗慧」" in one_line(result.stderr)
     assert "610922********" in one_line(result.stderr)        # IDs masked in the candidates
     narrowed = run("assign", "end", "罗慧", "--village", "永红村", "--reason", "x")
     assert "罗慧 目前没有包干教师" in one_line(narrowed.stderr)   # found: 永红村's has none
     missing = run("assign", "end", "无此人", "--reason", "x")
-    assert missing.exit_code == 1 and "没有找到儿童" in one_line(missing.stderr)
+    assert missing.exit_code == 1 and "找不到孩子" in one_line(missing.stderr)
 
 
 def test_list_json_has_the_documented_keys(town, run):

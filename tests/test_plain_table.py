@@ -1,6 +1,6 @@
 """Plain text tables: aligned by display width, numbers to the right."""
 
-from kcbx.textable import plain_table
+from kcbx.render import plain_table
 
 
 def test_columns_align_by_display_width():
