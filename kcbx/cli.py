@@ -850,3 +850,20 @@ def rates(
         sys.stdout.write(to_csv(_rate_rows(result), _rate_csv_columns()))
     else:
         _print_rates(result, unmask)
+
+
+# ---------------------------------------------------------------- demo
+
+
+@command(app, "demo")
+def demo(
+    children: int = typer.Option(2000, "--children", min=12, help="虚构乡镇的儿童人数。"),
+    seed: int = typer.Option(1, "--seed", help="随机种子：同一种子生成同样的乡镇。"),
+    keep: Optional[Path] = typer.Option(None, "--keep", help="把生成的表格和数据库留在这个文件夹。"),
+) -> None:
+    """演示：生成一个虚构乡镇，用真实命令走一遍每周流程（临时数据库）。例：kcbx demo --keep 演示"""
+    from kcbx.demo.run import run_demo
+    from kcbx.errors import KcbxError
+
+    if run_demo(children, seed, keep):
+        raise KcbxError("演示中有步骤失败，请查看上面的输出。")
