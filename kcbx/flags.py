@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from kcbx import dates, groups, history, idcard, settings, units, vocab
 from kcbx.children import resolve_child
@@ -86,17 +87,18 @@ class Facts:
     returned_on: date | None = None   # latest return in the school year, on or before D
 
 
-@dataclass(frozen=True)
-class Clause:
+class Clause(NamedTuple):
     """One test of a rule: whether it holds, and the fact in words either way."""
 
     holds: bool
     text: str
 
 
-@dataclass(frozen=True)
-class Finding:
-    """What one rule says about one child: the evidence, and the facts that did not hold."""
+class Finding(NamedTuple):
+    """What one rule says about one child: the evidence, and the facts that did not hold.
+
+    Named tuples here and in OpenFlag: `flag auto` makes three per child of the population.
+    """
 
     child_id: int
     flag: str
@@ -120,8 +122,11 @@ class Finding:
 
 
 def _finding(facts: Facts, flag: str, clauses: Sequence[Clause]) -> Finding:
-    return Finding(facts.child_id, flag, tuple(c.text for c in clauses if c.holds),
-                   tuple(c.text for c in clauses if not c.holds))
+    evidence: list[str] = []
+    absent: list[str] = []
+    for holds, text in clauses:
+        (evidence if holds else absent).append(text)
+    return Finding(facts.child_id, flag, tuple(evidence), tuple(absent))
 
 
 def _number(value: float) -> str:
@@ -152,7 +157,7 @@ def suspected_clause(status: str) -> Clause:
 
 def remark_clause(remark: str | None, words: Sequence[str]) -> Clause:
     """A 备注 that names one of `words` (substring: 学业困难;思想动摇 names both)."""
-    found = [w for w in words if w in (remark or "")]
+    found = [w for w in words if w in remark] if remark else None
     if found:
         return Clause(True, f"备注: {'、'.join(found)}")
     return Clause(False, f"备注未提{'、'.join(words)}")
@@ -213,8 +218,7 @@ def judge(facts: Iterable[Facts], t: Thresholds) -> list[Finding]:
 # ---------------------------------------------------------------- what flag auto changes (pure)
 
 
-@dataclass(frozen=True)
-class OpenFlag:
+class OpenFlag(NamedTuple):
     """An open flag row."""
 
     id: int
