@@ -225,7 +225,6 @@ class OpenFlag(NamedTuple):
     child_id: int
     flag: str
     source: str
-    raised_on: str
 
 
 @dataclass(frozen=True)
@@ -340,7 +339,7 @@ def gather_facts(conn: sqlite3.Connection, as_of: date) -> list[Facts]:
 
 def _open_flags(conn: sqlite3.Connection) -> list[OpenFlag]:
     return [OpenFlag(*r) for r in conn.execute(
-        "SELECT id, child_id, flag, source, raised_on FROM flags WHERE cleared_on IS NULL")]
+        "SELECT id, child_id, flag, source FROM flags WHERE cleared_on IS NULL")]
 
 
 def _held(conn: sqlite3.Connection, as_of: date) -> set[tuple[int, str]]:

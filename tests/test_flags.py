@@ -253,7 +253,7 @@ def test_flag_history_is_never_deleted(conn, town):
     flags.run_auto(conn, date(2025, 9, 1))
     conn.execute("UPDATE children SET absences = 0 WHERE id = ?", (kid,))
     flags.run_auto(conn, date(2025, 9, 2))
-    rows = conn.execute("SELECT raised_on, cleared_on, cleared_by FROM flags ORDER BY id").fetchall()
+    rows = conn.execute("SELECT raised_on, cleared_on, cleared_by FROM flags ORDER BY id")
     assert [tuple(r) for r in rows] == [("2025-03-01", "2025-03-02", "manual"),
                                         ("2025-09-01", "2025-09-02", "rule")]
 

@@ -102,7 +102,7 @@ def test_judge_runs_every_rule_on_every_child():
 
 def test_plan_raises_new_and_keeps_open_rule_flags():
     found = judge([facts(child_id=1, absences=12), facts(child_id=2, absences=20)], T)
-    result = plan(found, [OpenFlag(7, 2, "wavering", "rule:wavering", "2025-01-01")], set())
+    result = plan(found, [OpenFlag(7, 2, "wavering", "rule:wavering")], set())
     assert [(r.child_id, r.flag, r.reason) for r in result.raised] == [
         (1, "wavering", "缺勤 12 天 ≥ 10 天")]
     assert (result.cleared, result.kept) == ([], 1)
@@ -110,8 +110,8 @@ def test_plan_raises_new_and_keeps_open_rule_flags():
 
 def test_plan_clears_rule_flags_whose_evidence_is_gone_or_child_left():
     found = judge([facts(child_id=1, absences=3)], T)
-    open_flags = [OpenFlag(7, 1, "wavering", "rule:wavering", "2025-01-01"),
-                  OpenFlag(8, 2, "hardship", "rule:hardship", "2025-01-01")]
+    open_flags = [OpenFlag(7, 1, "wavering", "rule:wavering"),
+                  OpenFlag(8, 2, "hardship", "rule:hardship")]
     result = plan(found, open_flags, set())
     assert [(c.flag_id, c.reason.split("；")[0]) for c in result.cleared] == [
         (7, "证据已消失：缺勤 3 天 < 10 天"), (8, "已不在特殊群体范围")]
@@ -119,9 +119,9 @@ def test_plan_clears_rule_flags_whose_evidence_is_gone_or_child_left():
 
 def test_plan_never_clears_manual_flags_and_never_doubles_them():
     found = judge([facts(child_id=1, absences=30)], T)
-    open_flags = [OpenFlag(7, 1, "wavering", "manual", "2025-01-01"),
-                  OpenFlag(8, 1, "struggling", "manual", "2025-01-01"),
-                  OpenFlag(9, 5, "hardship", "manual", "2025-01-01")]
+    open_flags = [OpenFlag(7, 1, "wavering", "manual"),
+                  OpenFlag(8, 1, "struggling", "manual"),
+                  OpenFlag(9, 5, "hardship", "manual")]
     result = plan(found, open_flags, set())
     assert (result.raised, result.cleared, result.manual) == ([], [], 1)
 
