@@ -867,3 +867,178 @@ def demo(
 
     if run_demo(children, seed, keep):
         raise KcbxError("演示中有步骤失败，请查看上面的输出。")
+
+
+# ---------------------------------------------------------------- flags
+
+flag_app = typer.Typer(help="动摇生、家困生、学困生：按规则自动标记、人工标记与撤销、分类登记册。",
+                       no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(flag_app, name="flag")
+rules_app = typer.Typer(rich_markup_mode=None)
+flag_app.add_typer(rules_app, name="rules")
+
+FLAG_JSON_KEYS = ("id_number", "name", "village", "school", "flag", "flag_name", "reason",
+                  "source", "raised_on", "teacher_name")
+FLAG_COLUMNS = [("flag_name", "类别"), ("name", "姓名"), ("id_number", "身份证号"),
+                ("village", "村(社区)"), ("school", "学校"), ("reason", "依据"),
+                ("source_name", "来源"), ("raised_on", "登记日期"), ("teacher_name", "包干教师")]
+FLAG_CHANGE_COLUMNS = [("change_name", "变动"), ("flag_name", "类别"), ("name", "姓名"),
+                       ("id_number", "身份证号"), ("village", "村(社区)"), ("school", "学校"),
+                       ("reason", "依据或撤销原因")]
+RULE_COLUMNS = [("name", "名称"), ("value", "当前值"), ("default", "默认值"), ("description", "说明")]
+CHILD_HELP = "儿童：身份证号、学籍号或姓名。"
+FLAG_HELP = "标记：动摇生、家困生、学困生（或 wavering、hardship、struggling）。"
+VILLAGE_HELP = "姓名重名时，用所在村(社区)区分。"
+
+
+@command(flag_app, "auto")
+def flag_auto(
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="按这一天的情况判断（默认今天），例如 2025-03-01。"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只显示将要做的改动，不写入数据库。"),
+    fmt: SummaryFormat = typer.Option(SummaryFormat.table, "--format", help="输出格式：table 或 json。"),
+) -> None:
+    """按规则自动标记动摇生、家困生、学困生，撤销证据已消失的规则标记。例：kcbx flag auto --as-of 2025-03-01"""
+    from datetime import date
+
+    from kcbx import flags
+    from kcbx.render import to_json
+
+    result = flags.run_auto(open_db(), parse_day(as_of, "--as-of") or date.today(), dry_run)
+    if fmt is SummaryFormat.json:
+        print(to_json(result.to_dict()))
+        return
+    _print_flag_auto(result)
+
+
+def _print_flag_auto(result) -> None:
+    """Counts per flag, what was left alone and why, then every change."""
+    from kcbx.vocab import FLAGS
+
+    note = "（预演，未写入数据库）" if result.dry_run else ""
+    counts = "；".join(f"{FLAGS[code]} 新增 {n['raised']}、撤销 {n['cleared']}"
+                      for code, n in result.counts().items())
+    plan = result.plan
+    console.print(f"{result.as_of.isoformat()} 自动标记{note}：{counts}。", markup=False,
+                  soft_wrap=True)
+    console.print(f"仍成立而保留 {plan.kept} 个；已有人工标记 {plan.manual} 个；"
+                  f"人工撤销未到期而不再标记 {plan.held} 个。", markup=False)
+    if result.changes:
+        rows = [{**row, "change_name": "新增" if row["change"] == "raised" else "撤销"}
+                for row in result.changes]
+        show_table(rows, FLAG_CHANGE_COLUMNS, f"变动明细（{len(rows)} 条）")
+    else:
+        console.print("没有变动。")
+
+
+@command(flag_app, "add")
+def flag_add(
+    child: str = typer.Argument(..., help=CHILD_HELP),
+    flag: str = typer.Argument(..., help=FLAG_HELP),
+    reason: str = typer.Option(..., "--reason", help="标记的理由或依据，例如 家访发现有外出打工意向。"),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+) -> None:
+    """人工标记一个儿童（规则不会撤销人工标记）。例：kcbx flag add 王乐嘉 动摇生 --reason 家访发现有外出打工意向"""
+    from datetime import date
+
+    from kcbx import flags
+    from kcbx.vocab import FLAGS, parse_flag
+
+    done = flags.add_flag(open_db(), child, parse_flag(flag), reason, today=date.today(),
+                          village=village)
+    how = "由规则标记改为人工标记" if done.replaced_rule else "已人工标记为"
+    console.print(f"{done.name}（{done.id_number}）{how}{FLAGS[done.flag]}。", markup=False)
+
+
+@command(flag_app, "clear")
+def flag_clear(
+    child: str = typer.Argument(..., help=CHILD_HELP),
+    flag: str = typer.Argument(..., help=FLAG_HELP),
+    reason: str = typer.Option(..., "--reason", help="撤销的理由，例如 经家访已稳定。"),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+) -> None:
+    """人工撤销一个儿童的标记（本学期末以前规则不再自动标记）。例：kcbx flag clear 王乐嘉 动摇生 --reason 经家访已稳定"""
+    from datetime import date
+
+    from kcbx import flags
+    from kcbx.vocab import FLAGS, parse_flag
+
+    done = flags.clear_flag(open_db(), child, parse_flag(flag), reason, today=date.today(),
+                            village=village)
+    console.print(f"已撤销 {done.name}（{done.id_number}）的{FLAGS[done.flag]}标记"
+                  f"（原为{flags.source_name(done.source)}标记）；{done.hold_until.isoformat()} "
+                  "以前规则不会再自动标记。", markup=False)
+
+
+@rules_app.callback(invoke_without_command=True)
+@_run
+def flag_rules(
+    ctx: typer.Context,
+    fmt: SummaryFormat = typer.Option(SummaryFormat.table, "--format", help="输出格式：table 或 json。"),
+) -> None:
+    """显示自动标记的阈值；用 set 修改。例：kcbx flag rules set absences 8"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from kcbx import flags
+    from kcbx.render import emit
+
+    emit(flags.rule_settings(open_db()), RULE_COLUMNS, fmt.value, title="自动标记阈值")
+
+
+@command(rules_app, "set")
+def flag_rules_set(
+    name: str = typer.Argument(..., help="阈值名称：absences（缺勤天数）或 score（成绩）。"),
+    value: str = typer.Argument(..., help="新的阈值：不小于 0 的整数。"),
+) -> None:
+    """修改一个自动标记阈值（下次 kcbx flag auto 起生效）。例：kcbx flag rules set absences 8"""
+    from kcbx import flags
+
+    old, new = flags.set_threshold(open_db(), name, value)
+    console.print(f"已将 {name.strip()} 由 {old} 改为 {new}。运行 kcbx flag auto 按新阈值重新标记。",
+                  markup=False)
+
+
+@command(flag_app, "list")
+def flag_list(
+    flag: Optional[str] = typer.Option(None, "--flag", help="只列出这一类：动摇生、家困生或学困生。"),
+    village: Optional[str] = typer.Option(None, "--village", help="只列出这个村(社区)的儿童。"),
+    school: Optional[str] = typer.Option(None, "--school", help="只列出这个学校的儿童。"),
+    fmt: Format = typer.Option(Format.table, "--format", help="输出格式：table、csv、json 或 xlsx。"),
+    out: Optional[Path] = typer.Option(None, "--out", help="写入文件（xlsx 必须指定）。"),
+    unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（仅限工作需要）。"),
+) -> None:
+    """分类登记册：每个未撤销的标记一行，含依据、来源和包干教师。例：kcbx flag list --format xlsx --out 分类登记册.xlsx"""
+    from datetime import date
+
+    from kcbx import flags, settings
+    from kcbx.render import emit
+    from kcbx.vocab import parse_flag
+
+    conn = open_db()
+    rows = flags.register(conn, flag=parse_flag(flag) if flag else None, village=village,
+                          school=school, unmask=unmask)
+    if fmt is Format.json:
+        emit(rows, [(k, k) for k in FLAG_JSON_KEYS], "json", out=out)
+    elif fmt is Format.xlsx:
+        _register_xlsx(rows, out, settings.get(conn, "town"), date.today())
+    elif fmt is Format.table and out is None:
+        show_table(rows, FLAG_COLUMNS, f"分类登记册（{len(rows)} 条）")
+    else:
+        emit(rows, FLAG_COLUMNS, fmt.value, out=out)
+
+
+def _register_xlsx(rows: list[dict], out: Optional[Path], town: str, today: "date") -> None:
+    """The print-ready 分类登记册: one sheet per flag, empty ones too."""
+    from kcbx.errors import InvalidValue
+    from kcbx.render import new_workbook, save_workbook, xlsx_sheet
+    from kcbx.vocab import FLAGS
+
+    if out is None:
+        raise InvalidValue("xlsx 格式需要用 --out 指定输出文件，例如 --out 分类登记册.xlsx")
+    wb = new_workbook()
+    for code, name in FLAGS.items():
+        chosen = [row for row in rows if row["flag"] == code]
+        xlsx_sheet(wb, name, chosen, FLAG_COLUMNS[1:], heading=f"{town}控辍保学分类登记册",
+                   subtitle=f"制表单位：{town or '（未设置乡镇）'}　　类别：{name}　　"
+                            f"共 {len(chosen)} 人　　日期：{today:%Y年%m月%d日}")
+    save_workbook(wb, out)
+    err_console.print(f"已写入 {out}")

@@ -1,7 +1,7 @@
 """The special groups and pairing on the sample town, against its README's figures.
 
 Needs the importer; until that lands beside this module the test is skipped. The flag
-groups (动摇生, 家困生, 学困生) need the flag rules, so only the other groups are checked here.
+groups (动摇生, 家困生, 学困生) need `flag auto` first: tests/test_flags_sample.py checks them.
 """
 
 import json
