@@ -906,3 +906,75 @@ def rates(
         sys.stdout.write(to_csv(_rate_rows(result), _rate_csv_columns()))
     else:
         _print_rates(result, unmask)
+
+# ---------------------------------------------------------------- followup / children
+
+followup_app = typer.Typer(help="劝返、帮扶记录（一人一案的每一次工作）。", no_args_is_help=True,
+                           rich_markup_mode=None)
+app.add_typer(followup_app, name="followup")
+
+CHILD_HELP = "孩子：身份证号、学籍号或姓名。"
+VILLAGE_HELP = "姓名重名时，用所在村（社区）区分。"
+UNMASK_HELP = "显示完整身份证号和电话（仅限工作需要）。"
+FOLLOWUP_COLUMNS = [("date", "日期"), ("name", "姓名"), ("id_number", "身份证号"),
+                    ("village", "村(社区)"), ("by_name", "人员"), ("by_school", "单位"),
+                    ("method", "方式"), ("purpose", "类型"), ("content", "内容"),
+                    ("result", "结果"), ("next_date", "下次跟进"), ("note", "备注")]
+
+
+@command(followup_app, "add")
+def followup_add(
+    child: str = typer.Argument(..., help=CHILD_HELP),
+    method: str = typer.Option(..., "--method", help="方式：电话、家访、约谈、书面通知、送教上门、集中劝返。"),
+    by: str = typer.Option(..., "--by", help="劝返、帮扶人员姓名（教师可写 学校/姓名）。"),
+    result: str = typer.Option(..., "--result", help="结果，例如 已返校、家长同意下周返校。"),
+    on: Optional[str] = typer.Option(None, "--date", help="日期（默认今天），例如 2025-03-01。"),
+    next_: Optional[str] = typer.Option(None, "--next", help="下次跟进日期。"),
+    content: Optional[str] = typer.Option(None, "--content", help="内容，例如 宣传义务教育法，了解未到校原因。"),
+    purpose: Optional[str] = typer.Option(None, "--purpose", help="类型，例如 劝返、送教上门、资助政策。"),
+    note: Optional[str] = typer.Option(None, "--note", help="备注。"),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+) -> None:
+    """登记一次劝返或帮扶（不改变孩子的状态）。例：kcbx followup add 王乐嘉 --method 家访 --by 徐云 --result 家长同意下周一返校"""
+    from datetime import date
+
+    from kcbx.followups import add_followup
+    from kcbx.idcard import mask
+
+    today = date.today()
+    done = add_followup(open_db(), child, method=method, by=by, result=result,
+                        on=_day(on, "--date") or today, today=today,
+                        next_date=_day(next_, "--next"), note=note, purpose=purpose,
+                        content=content, village=village)
+    who = f"{done.visitor.school}/{done.visitor.name}" if done.visitor.school else done.visitor.name
+    console.print(f"已记录：{done.name}（{mask(done.id_number)}）{done.on} {done.method}，"
+                  f"人员 {who}。", markup=False, soft_wrap=True)
+    if done.unmatched_return:
+        err_console.print(f"提示：结果写的是已返校，但状态历史中没有这次返校，状态未改动。核实后请用 "
+                          f"kcbx status set {done.name} 在校 --date 返校日期 --reason 依据 登记。",
+                          markup=False, soft_wrap=True)
+
+
+@command(followup_app, "list")
+def followup_list(
+    child: Optional[str] = typer.Argument(None, help="只列出这个孩子的记录（身份证号、学籍号或姓名）。"),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+    since: Optional[str] = typer.Option(None, "--since", help="只列出这一天及以后的记录。"),
+    fmt: Format = typer.Option(Format.table, "--format", help="输出格式：table、csv、json 或 xlsx。"),
+    out: Optional[Path] = typer.Option(None, "--out", help="写入文件（xlsx 必须指定）。"),
+    unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（仅限工作需要）。"),
+) -> None:
+    """列出劝返、帮扶记录（按日期）。例：kcbx followup list 王乐嘉 --since 2025-02-01"""
+    from kcbx.children import resolve_child
+    from kcbx.followups import LIST_KEYS, list_followups
+    from kcbx.render import emit
+
+    conn = open_db()
+    child_id = resolve_child(conn, child, village)["id"] if child else None
+    rows = list_followups(conn, child_id, _day(since, "--since"), unmask=unmask)
+    title = f"劝返帮扶记录（{len(rows)} 条）"
+    if fmt is Format.table and out is None:
+        _show(rows, FOLLOWUP_COLUMNS, title)
+    else:
+        columns = [(k, k) for k in LIST_KEYS] if fmt is Format.json else FOLLOWUP_COLUMNS
+        emit(rows, columns, fmt.value, title=title, out=out)
