@@ -912,6 +912,9 @@ def rates(
 followup_app = typer.Typer(help="劝返、帮扶记录（一人一案的每一次工作）。", no_args_is_help=True,
                            rich_markup_mode=None)
 app.add_typer(followup_app, name="followup")
+children_app = typer.Typer(help="孩子：名单、一人一案、改正姓名。", no_args_is_help=True,
+                           rich_markup_mode=None)
+app.add_typer(children_app, name="children")
 
 CHILD_HELP = "孩子：身份证号、学籍号或姓名。"
 VILLAGE_HELP = "姓名重名时，用所在村（社区）区分。"
@@ -978,3 +981,34 @@ def followup_list(
     else:
         columns = [(k, k) for k in LIST_KEYS] if fmt is Format.json else FOLLOWUP_COLUMNS
         emit(rows, columns, fmt.value, title=title, out=out)
+
+
+class CaseFormat(str, Enum):
+    table = "table"
+    md = "md"
+    json = "json"
+    xlsx = "xlsx"
+
+
+@command(children_app, "show")
+def children_show(
+    child: str = typer.Argument(..., help=CHILD_HELP),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="按这一天的状态、特殊群体和包干教师（默认今天）。"),
+    fmt: CaseFormat = typer.Option(
+        CaseFormat.table, "--format",
+        help="输出格式：table（终端阅读）、md（打印、发送）、json 或 xlsx（每部分一页，可打印）。"),
+    out: Optional[Path] = typer.Option(None, "--out", help="写入文件（xlsx 必须指定）。"),
+    unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（电话总是完整显示）。"),
+) -> None:
+    """一人一案：孩子的基本信息、双线七长、标记、状态历史、包干和劝返记录。例：kcbx children show 王乐嘉 --format xlsx --out 王乐嘉.xlsx"""
+    from datetime import date
+
+    from kcbx import caseview, settings
+    from kcbx.casefile import case_file
+    from kcbx.children import resolve_child
+
+    conn = open_db()
+    case = case_file(conn, resolve_child(conn, child, village),
+                     _day(as_of, "--as-of") or date.today(), unmask=unmask)
+    caseview.emit(case, fmt.value, settings.get(conn, "town"), out)
