@@ -923,6 +923,12 @@ FOLLOWUP_COLUMNS = [("date", "日期"), ("name", "姓名"), ("id_number", "身�
                     ("village", "村(社区)"), ("by_name", "人员"), ("by_school", "单位"),
                     ("method", "方式"), ("purpose", "类型"), ("content", "内容"),
                     ("result", "结果"), ("next_date", "下次跟进"), ("note", "备注")]
+CHILDREN_COLUMNS = [("name", "姓名"), ("id_number", "身份证号"), ("gender_name", "性别"),
+                    ("birth_date", "出生日期"), ("village_label", "村(社区)/组"),
+                    ("school", "学校"), ("class_label", "年级班级"), ("status_name", "状态"),
+                    ("since", "起始日期"), ("group_names", "特殊群体"), ("flag_names", "标记"),
+                    ("teacher_name", "包干教师"), ("guardian_name", "监护人"),
+                    ("guardian_phone", "监护人电话")]
 
 
 @command(followup_app, "add")
@@ -1012,3 +1018,54 @@ def children_show(
     case = case_file(conn, resolve_child(conn, child, village),
                      _day(as_of, "--as-of") or date.today(), unmask=unmask)
     caseview.emit(case, fmt.value, settings.get(conn, "town"), out)
+
+
+@command(children_app, "list")
+def children_list(
+    village: Optional[str] = typer.Option(None, "--village", help="只列出这个村（社区）的孩子。"),
+    school: Optional[str] = typer.Option(None, "--school", help="只列出在这个学校就读的孩子。"),
+    grade: Optional[str] = typer.Option(None, "--grade", help="只列出这个年级，例如 5、五年级、初一。"),
+    status: list[str] = typer.Option([], "--status", help="只列出这些状态，例如 辍学（可多次使用）。"),
+    flag: list[str] = typer.Option([], "--flag", help="只列出有这些标记的：动摇生、家困生、学困生（可多次使用）。"),
+    group: list[str] = typer.Option([], "--group", help="只列出这些特殊群体，例如 留守儿童、失辍学（可多次使用）。"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="按这一天的状态（默认今天）。"),
+    fmt: Format = typer.Option(Format.table, "--format", help="输出格式：table、csv、json 或 xlsx。"),
+    out: Optional[Path] = typer.Option(None, "--out", help="写入文件（xlsx 必须指定）。"),
+    unmask: bool = typer.Option(False, "--unmask", help=UNMASK_HELP),
+) -> None:
+    """列出孩子（可按村、学校、年级、状态、标记、特殊群体筛选）。例：kcbx children list --village 中坝村 --status 辍学"""
+    from datetime import date
+
+    from kcbx import children
+    from kcbx.render import emit
+    from kcbx.vocab import parse_flag, parse_status
+
+    filters = children.ChildFilter(
+        village=village, school=school, grade=children.parse_grade(grade) if grade else None,
+        statuses=tuple(parse_status(s) for s in status), flags=tuple(parse_flag(f) for f in flag),
+        groups=tuple(children.parse_group(g) for g in group))
+    rows = children.list_children(open_db(), _day(as_of, "--as-of") or date.today(), filters,
+                                  unmask=unmask)
+    title = f"孩子名单（{len(rows)} 人）"
+    if fmt is Format.table and out is None:
+        _show(rows, CHILDREN_COLUMNS, title)
+    else:
+        columns = [(k, k) for k in children.LIST_KEYS] if fmt is Format.json else CHILDREN_COLUMNS
+        emit(rows, columns, fmt.value, title=title, out=out)
+
+
+@command(children_app, "set")
+def children_set(
+    child: str = typer.Argument(..., help=CHILD_HELP),
+    name: str = typer.Option(..., "--name", help="正确的姓名。"),
+    reason: str = typer.Option(..., "--reason", help="依据，例如 户口本核实。"),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+) -> None:
+    """改正孩子的姓名并了结导入时的姓名冲突（原姓名留在修改记录中）。例：kcbx children set 王小明 --name 王晓明 --reason 户口本核实"""
+    from kcbx.children import set_name
+    from kcbx.idcard import mask
+
+    done = set_name(open_db(), child, name, reason, village=village)
+    change = f"姓名由「{done.old}」改为「{done.new}」" if done.old != done.new else f"确认姓名「{done.new}」"
+    console.print(f"{mask(done.id_number)}：{change}，了结姓名冲突 {done.resolved} 处。",
+                  markup=False, soft_wrap=True)
