@@ -44,15 +44,15 @@ from datetime import date
 
 from kcbx import groups, history, idcard, vocab
 from kcbx.children import Standing, standing
-from kcbx.followups import list_followups
+from kcbx.followups import LIST_KEYS, list_followups
 
 KIND_NAMES = {"snapshot": "花名册", "change": "变动", "manual": "手工设置"}
 SHEET_KINDS = {"census": "户籍花名册", "roster": "学籍花名册", "changes": "学籍变动表"}
 ROLES = {"village_head": ("村长", "administrative"), "school_head": ("校长", "education"),
          "head_teacher": ("班主任", "education"), "pairing_teacher": ("包干教师", "education"),
          "guardian": ("家长", "family")}
-FOLLOWUP_KEYS = ("date", "by_name", "by_school", "method", "purpose", "content", "result",
-                 "next_date", "note")
+# a follow-up in the file: the listing's keys without the child's own
+FOLLOWUP_KEYS = tuple(k for k in LIST_KEYS if k not in ("id_number", "name"))
 
 
 def case_file(conn: sqlite3.Connection, child: sqlite3.Row, as_of: date, *,

@@ -126,7 +126,7 @@ def add_followup(conn: sqlite3.Connection, text: str, *, method: str, by: str, r
     _checked_dates(on, next_date, today)
     with transaction(conn):
         child = resolve_child(conn, text, village)
-        visitor = find_visitor(conn, by, standing(conn, child, today).school)
+        visitor = find_visitor(conn, by, standing(conn, child, on).school)
         followup_id = conn.execute(
             "INSERT INTO followups (child_id, date, by_name, by_school, teacher_id, method, "
             "purpose, content, result, next_date, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
