@@ -84,7 +84,8 @@ def test_a_name_shared_by_two_schools_none_of_them_the_childs_stays_unlinked(cas
 
 def test_a_followup_never_changes_a_status(case, run):
     before = status_rows(case["conn"], case["kid"])
-    result = add(run, "--by", "徐云", "--result", "已返校", "--date", days_ago(1))
+    # dated today: the hint looks at this school year's follow-ups, whatever day it is
+    result = add(run, "--by", "徐云", "--result", "已返校", "--date", days_ago(0))
     assert result.exit_code == 0, result.output
     assert status_rows(case["conn"], case["kid"]) == before
     assert "状态未改动" in result.stderr and "status set" in result.stderr
@@ -93,7 +94,7 @@ def test_a_followup_never_changes_a_status(case, run):
 def test_no_hint_when_the_return_is_already_recorded(case, run):
     world.event(case["conn"], case["kid"], days_ago(3), "enrolled", prev="dropout",
                 school="后柳小学")
-    result = add(run, "--by", "徐云", "--result", "已返校", "--date", days_ago(1))
+    result = add(run, "--by", "徐云", "--result", "已返校", "--date", days_ago(0))
     assert result.exit_code == 0 and "状态未改动" not in result.stderr
 
 
