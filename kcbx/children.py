@@ -1,8 +1,13 @@
-"""Finding one child from what the clerk types: an ID number, a 学籍号 or a name (SPEC §5).
+"""Children: finding one from what the clerk types, listing them, and correcting a name.
 
 Commands that take CHILD (`status set`, `flag add`, `assign set`, `followup add`,
-`children show` …) all resolve it here, so the rules and the messages are the same
-everywhere. Messages never show a full ID number.
+`children show` …) all resolve it here (an ID number, a 学籍号 or a name, SPEC §5), so
+the rules and the messages are the same everywhere. Messages never show a full ID number.
+
+`list_children` is `kcbx children list`: one SQL query over the store, filters included,
+with each child's status on a date read by the history rule. `set_name` is
+`kcbx children set`: it settles a name conflict that an import left open, keeping the
+old name in `child_edits`.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from kcbx import history, idcard
+from kcbx import groups, history, idcard, normalize, vocab
 from kcbx.db import transaction
 from kcbx.errors import Ambiguous, InvalidValue, NotFound
+from kcbx.units import find_unit
 
 _SELECT = """
     SELECT c.*, v.name AS village
@@ -91,3 +97,235 @@ def set_status(conn: sqlite3.Connection, text: str, status: str, on: date, reaso
         row = resolve_child(conn, text, village)
         before = history.add_manual(conn, row["id"], status, on, reason.strip())
     return StatusSet(row["name"], row["id_number"], status, before, on)
+
+
+# ---------------------------------------------------------------- standing on a date
+
+
+def standing_sql(param: str = ":as_of") -> str:
+    """A SELECT of (child_id, status, school, since) on the date bound to `param`.
+
+    `history.status_on_sql` plus `since`, the day the child's unbroken run of that status
+    began; NULL when the date lies before the child's first event (the status is then
+    only known to have held since before the records).
+    """
+    return f"""
+    SELECT e.child_id AS child_id, {history.status_at('e', param)} AS status,
+           {history.status_at('e', param, 'school')} AS school,
+           CASE WHEN e.date <= {param} THEN e.since END AS since
+      FROM status_events e
+     WHERE {history.covers('e', param)}
+    """
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A child's status on a date, the school that status places it at, and since when."""
+
+    status: str | None
+    school: str | None
+    since: str | None
+
+
+def standing(conn: sqlite3.Connection, child: sqlite3.Row, on: date) -> Standing:
+    """The child's status on `on`; the school falls back to the one last written on the child.
+
+    The fallback matters for a dropout whose 辍学 change named no school: the school that
+    must 劝返 it is still the one on its record.
+    """
+    row = conn.execute(f"SELECT status, school, since FROM ({standing_sql(':on')}) "
+                       "WHERE child_id = :child",
+                       {"on": on.isoformat(), "child": child["id"]}).fetchone()
+    if row is None:
+        return Standing(None, child["school"], None)
+    return Standing(row["status"], row["school"] or child["school"], row["since"])
+
+
+def class_label(grade: int | None, grade_text: str | None, class_no: int | None) -> str:
+    """5年级2班; the raw grade text (高一) when the grade is not 1-9."""
+    if grade is None:
+        return grade_text or ""
+    return f"{grade}年级" + (f"{class_no}班" if class_no is not None else "")
+
+
+def gender_name(code: str | None) -> str:
+    """男 / 女 for the stored M / F."""
+    return {"M": "男", "F": "女"}.get(code or "", "")
+
+
+# ---------------------------------------------------------------- kcbx children list
+
+# `kcbx children list --format json`: one object per child with these keys.
+LIST_KEYS = ("id_number", "name", "gender", "birth_date", "village", "group_no", "school",
+             "grade", "class_no", "status", "status_name", "since", "groups", "flags",
+             "teacher_name", "guardian_name", "guardian_phone")
+
+
+@dataclass(frozen=True)
+class ChildFilter:
+    """What `children list` narrows to; every given filter must hold (several words of one
+    filter: any of them)."""
+
+    village: str | None = None
+    school: str | None = None
+    grade: int | None = None
+    statuses: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+def parse_grade(text: str) -> int:
+    """A grade typed as 5, 五年级, 初一 or 七年级; anything but 1-9 is an error."""
+    grade, _ = normalize.grade(text)
+    if grade is None:
+        raise InvalidValue(f"不认识的年级「{text}」。请写 1 到 9，或 五年级、初一 这样的年级。")
+    return grade
+
+
+def parse_group(word: str) -> str:
+    """A special-group code from its Chinese name (留守儿童) or the code itself."""
+    text = "".join(unicodedata.normalize("NFKC", word).split())
+    if text in groups.GROUPS:
+        return text
+    for code, name in groups.GROUPS.items():
+        if text == name:
+            return code
+    raise InvalidValue(f"不认识的特殊群体「{word}」。可用：{'、'.join(groups.GROUPS.values())}")
+
+
+def _filter_sql(conn: sqlite3.Connection, f: ChildFilter) -> tuple[str, dict]:
+    """The WHERE clause of the listing and its parameters.
+
+    A village or school nobody has is an error, not an empty list: a typo must not read
+    as "no such children".
+    """
+    where, params = ["1"], {}
+    if f.village is not None:
+        params["village"] = find_unit(conn, f.village, "village")["name"]
+        where.append("v.name = :village")
+    if f.school is not None:
+        params["school"] = "".join(unicodedata.normalize("NFKC", f.school).split())
+        if not conn.execute("SELECT 1 FROM units WHERE kind = 'school' AND name = :school "
+                            "UNION ALL SELECT 1 FROM children WHERE school = :school LIMIT 1",
+                            params).fetchone():
+            raise NotFound(f"没有孩子在「{params['school']}」就读。用 kcbx units list 查看本镇学校。")
+        where.append("coalesce(st.school, c.school) = :school")
+    if f.grade is not None:
+        params["grade"] = f.grade
+        where.append("c.grade = :grade")
+    if f.statuses:
+        params.update({f"status{i}": code for i, code in enumerate(f.statuses)})
+        where.append(f"st.status IN ({', '.join(f':status{i}' for i in range(len(f.statuses)))})")
+    if f.flags:
+        params.update({f"flag{i}": code for i, code in enumerate(f.flags)})
+        where.append(f"c.id IN (SELECT child_id FROM held WHERE flag IN "
+                     f"({', '.join(f':flag{i}' for i in range(len(f.flags)))}))")
+    if f.groups:
+        where.append("(" + " OR ".join(f"g.{code} = 1" for code in f.groups) + ")")
+    return " AND ".join(where), params
+
+
+def list_children(conn: sqlite3.Connection, as_of: date, f: ChildFilter = ChildFilter(), *,
+                  unmask: bool = False) -> list[dict]:
+    """`kcbx children list`: every child matching `f`, as it stood on `as_of`, in one query.
+
+    Status, school, special groups, flags held and the responsible teacher are those of
+    `as_of`. Each row has the keys of LIST_KEYS (codes: status, groups, flags, gender 'M'/'F')
+    plus Chinese forms for tables (status_name, group_names, flag_names, gender_name,
+    village_label, class_label). The ID and the guardian's phone are masked unless `unmask`.
+    """
+    where, params = _filter_sql(conn, f)
+    params.update(groups.sql_params(conn, as_of))
+    marks = ", ".join(f"g.{code} AS {code}" for code in groups.GROUPS)
+    rows = conn.execute(f"""
+        WITH st AS MATERIALIZED ({standing_sql()}),
+        g AS ({groups.special_groups_sql()}),
+        held AS (SELECT child_id, flag FROM flags
+                  WHERE raised_on <= :as_of AND (cleared_on IS NULL OR cleared_on > :as_of)),
+        fl AS (SELECT child_id, group_concat(flag) AS flags FROM held GROUP BY child_id),
+        pa AS (SELECT a.child_id, t.name AS teacher_name
+                 FROM assignments a JOIN teachers t ON t.id = a.teacher_id
+                WHERE a.start_date <= :as_of AND (a.end_date IS NULL OR a.end_date > :as_of))
+        SELECT c.id_number, c.name, c.gender, c.birth_date, v.name AS village, c.village_group,
+               coalesce(st.school, c.school) AS school, c.grade, c.grade_text, c.class_no,
+               st.status, st.since, fl.flags, pa.teacher_name, c.guardian_name,
+               c.guardian_phone, {marks}
+          FROM children c
+          LEFT JOIN units v ON v.id = c.village_id
+          LEFT JOIN st ON st.child_id = c.id
+          LEFT JOIN g ON g.child_id = c.id
+          LEFT JOIN fl ON fl.child_id = c.id
+          LEFT JOIN pa ON pa.child_id = c.id
+         WHERE {where}
+         ORDER BY v.name IS NULL, v.name, c.village_group, c.name, c.id""", params)
+    return [_listing(r, unmask) for r in rows]
+
+
+def _listing(r: sqlite3.Row, unmask: bool) -> dict:
+    """One row of the listing, with codes for JSON and Chinese words for tables."""
+    codes = groups.group_codes(tuple(r[code] or 0 for code in groups.GROUPS))
+    held = set((r["flags"] or "").split(","))
+    flags = [code for code in vocab.FLAGS if code in held]
+    group_no = r["village_group"]
+    return {
+        "id_number": r["id_number"] if unmask else idcard.mask(r["id_number"]),
+        "name": r["name"], "gender": r["gender"], "gender_name": gender_name(r["gender"]),
+        "birth_date": r["birth_date"], "village": r["village"], "group_no": group_no,
+        "village_label": (r["village"] or "") + (f"{group_no}组" if group_no is not None else ""),
+        "school": r["school"], "grade": r["grade"], "class_no": r["class_no"],
+        "class_label": class_label(r["grade"], r["grade_text"], r["class_no"]),
+        "status": r["status"], "status_name": vocab.status_name(r["status"]),
+        "since": r["since"], "groups": list(codes), "group_names": groups.group_names(codes),
+        "flags": flags, "flag_names": [vocab.FLAGS[code] for code in flags],
+        "teacher_name": r["teacher_name"], "guardian_name": r["guardian_name"],
+        "guardian_phone": r["guardian_phone"] if unmask else idcard.mask_phone(
+            r["guardian_phone"]),
+    }
+
+
+# ---------------------------------------------------------------- kcbx children set
+
+
+@dataclass(frozen=True)
+class NameSet:
+    """What `children set` did: the name before and after, and the conflicts it closed."""
+
+    id_number: str
+    old: str
+    new: str
+    resolved: int
+
+
+def _clean_name(text: str) -> str:
+    """A name as names are stored (no whitespace), refused when empty or formula-like."""
+    name = normalize.name(text)
+    if not name:
+        raise InvalidValue("请用 --name 给出正确的姓名。")
+    if name.startswith(("=", "+", "-", "@")):
+        raise InvalidValue("姓名不能以 = + - @ 开头（表格软件会把它当成公式）。")
+    return name
+
+
+def set_name(conn: sqlite3.Connection, text: str, new_name: str, reason: str, *,
+             village: str | None = None) -> NameSet:
+    """Correct (or confirm) a child's name and close its open name conflicts, in one transaction.
+
+    The old name stays in `child_edits` with the reason, so `children show` can tell
+    what the records said before. Giving the stored name again is a confirmation: the
+    sheet was wrong; the conflicts close all the same and the decision is kept.
+    """
+    name = _clean_name(new_name)
+    if not reason.strip():
+        raise InvalidValue("请用 --reason 写明依据，例如 --reason 户口本核实。")
+    with transaction(conn):
+        child = resolve_child(conn, text, village)
+        conn.execute("UPDATE children SET name = ?, updated_at = datetime('now', 'localtime') "
+                     "WHERE id = ?", (name, child["id"]))
+        conn.execute("INSERT INTO child_edits (child_id, field, old_value, new_value, reason) "
+                     "VALUES (?, 'name', ?, ?, ?)", (child["id"], child["name"], name,
+                                                     reason.strip()))
+        resolved = conn.execute(
+            "UPDATE import_errors SET resolved_at = datetime('now', 'localtime') "
+            "WHERE child_id = ? AND code = 'name_conflict' AND resolved_at IS NULL",
+            (child["id"],)).rowcount
+    return NameSet(child["id_number"], child["name"], name, resolved)

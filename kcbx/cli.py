@@ -1042,3 +1042,167 @@ def _register_xlsx(rows: list[dict], out: Optional[Path], town: str, today: "dat
                             f"共 {len(chosen)} 人　　日期：{today:%Y年%m月%d日}")
     save_workbook(wb, out)
     err_console.print(f"已写入 {out}")
+
+
+# ---------------------------------------------------------------- followup / children
+
+followup_app = typer.Typer(help="劝返、帮扶记录（一人一案的每一次工作）。", no_args_is_help=True,
+                           rich_markup_mode=None)
+app.add_typer(followup_app, name="followup")
+children_app = typer.Typer(help="孩子：名单、一人一案、改正姓名。", no_args_is_help=True,
+                           rich_markup_mode=None)
+app.add_typer(children_app, name="children")
+
+CHILD_HELP = "孩子：身份证号、学籍号或姓名。"
+VILLAGE_HELP = "姓名重名时，用所在村（社区）区分。"
+UNMASK_HELP = "显示完整身份证号和电话（仅限工作需要）。"
+FOLLOWUP_COLUMNS = [("date", "日期"), ("name", "姓名"), ("id_number", "身份证号"),
+                    ("village", "村(社区)"), ("by_name", "人员"), ("by_school", "单位"),
+                    ("method", "方式"), ("purpose", "类型"), ("content", "内容"),
+                    ("result", "结果"), ("next_date", "下次跟进"), ("note", "备注")]
+CHILDREN_COLUMNS = [("name", "姓名"), ("id_number", "身份证号"), ("gender_name", "性别"),
+                    ("birth_date", "出生日期"), ("village_label", "村(社区)/组"),
+                    ("school", "学校"), ("class_label", "年级班级"), ("status_name", "状态"),
+                    ("since", "起始日期"), ("group_names", "特殊群体"), ("flag_names", "标记"),
+                    ("teacher_name", "包干教师"), ("guardian_name", "监护人"),
+                    ("guardian_phone", "监护人电话")]
+
+
+@command(followup_app, "add")
+def followup_add(
+    child: str = typer.Argument(..., help=CHILD_HELP),
+    method: str = typer.Option(..., "--method", help="方式：电话、家访、约谈、书面通知、送教上门、集中劝返。"),
+    by: str = typer.Option(..., "--by", help="劝返、帮扶人员姓名（教师可写 学校/姓名）。"),
+    result: str = typer.Option(..., "--result", help="结果，例如 已返校、家长同意下周返校。"),
+    on: Optional[str] = typer.Option(None, "--date", help="日期（默认今天），例如 2025-03-01。"),
+    next_: Optional[str] = typer.Option(None, "--next", help="下次跟进日期。"),
+    content: Optional[str] = typer.Option(None, "--content", help="内容，例如 宣传义务教育法，了解未到校原因。"),
+    purpose: Optional[str] = typer.Option(None, "--purpose", help="类型，例如 劝返、送教上门、资助政策。"),
+    note: Optional[str] = typer.Option(None, "--note", help="备注。"),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+) -> None:
+    """登记一次劝返或帮扶（不改变孩子的状态）。例：kcbx followup add 王乐嘉 --method 家访 --by 徐云 --result 家长同意下周一返校"""
+    from datetime import date
+
+    from kcbx.followups import add_followup
+    from kcbx.idcard import mask
+
+    today = date.today()
+    done = add_followup(open_db(), child, method=method, by=by, result=result,
+                        on=parse_day(on, "--date") or today, today=today,
+                        next_date=parse_day(next_, "--next"), note=note, purpose=purpose,
+                        content=content, village=village)
+    who = f"{done.visitor.school}/{done.visitor.name}" if done.visitor.school else done.visitor.name
+    console.print(f"已记录：{done.name}（{mask(done.id_number)}）{done.on} {done.method}，"
+                  f"人员 {who}。", markup=False, soft_wrap=True)
+    if done.unmatched_return:
+        err_console.print(f"提示：结果写的是已返校，但状态历史中没有这次返校，状态未改动。核实后请用 "
+                          f"kcbx status set {done.name} 在校 --date 返校日期 --reason 依据 登记。",
+                          markup=False, soft_wrap=True)
+
+
+@command(followup_app, "list")
+def followup_list(
+    child: Optional[str] = typer.Argument(None, help="只列出这个孩子的记录（身份证号、学籍号或姓名）。"),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+    since: Optional[str] = typer.Option(None, "--since", help="只列出这一天及以后的记录。"),
+    fmt: Format = typer.Option(Format.table, "--format", help="输出格式：table、csv、json 或 xlsx。"),
+    out: Optional[Path] = typer.Option(None, "--out", help="写入文件（xlsx 必须指定）。"),
+    unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（仅限工作需要）。"),
+) -> None:
+    """列出劝返、帮扶记录（按日期）。例：kcbx followup list 王乐嘉 --since 2025-02-01"""
+    from kcbx.children import resolve_child
+    from kcbx.followups import LIST_KEYS, list_followups
+    from kcbx.render import emit
+
+    conn = open_db()
+    child_id = resolve_child(conn, child, village)["id"] if child else None
+    rows = list_followups(conn, child_id, parse_day(since, "--since"), unmask=unmask)
+    title = f"劝返帮扶记录（{len(rows)} 条）"
+    if fmt is Format.table and out is None:
+        show_table(rows, FOLLOWUP_COLUMNS, title)
+    else:
+        columns = [(k, k) for k in LIST_KEYS] if fmt is Format.json else FOLLOWUP_COLUMNS
+        emit(rows, columns, fmt.value, title=title, out=out)
+
+
+class CaseFormat(str, Enum):
+    table = "table"
+    md = "md"
+    json = "json"
+    xlsx = "xlsx"
+
+
+@command(children_app, "show")
+def children_show(
+    child: str = typer.Argument(..., help=CHILD_HELP),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="按这一天的状态、特殊群体和包干教师（默认今天）。"),
+    fmt: CaseFormat = typer.Option(
+        CaseFormat.table, "--format",
+        help="输出格式：table（终端阅读）、md（打印、发送）、json 或 xlsx（每部分一页，可打印）。"),
+    out: Optional[Path] = typer.Option(None, "--out", help="写入文件（xlsx 必须指定）。"),
+    unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（电话总是完整显示）。"),
+) -> None:
+    """一人一案：孩子的基本信息、双线七长、标记、状态历史、包干和劝返记录。例：kcbx children show 王乐嘉 --format xlsx --out 王乐嘉.xlsx"""
+    from datetime import date
+
+    from kcbx import caseview, settings
+    from kcbx.casefile import case_file
+    from kcbx.children import resolve_child
+
+    conn = open_db()
+    case = case_file(conn, resolve_child(conn, child, village),
+                     parse_day(as_of, "--as-of") or date.today(), unmask=unmask)
+    caseview.emit(case, fmt.value, settings.get(conn, "town"), out)
+
+
+@command(children_app, "list")
+def children_list(
+    village: Optional[str] = typer.Option(None, "--village", help="只列出这个村（社区）的孩子。"),
+    school: Optional[str] = typer.Option(None, "--school", help="只列出在这个学校就读的孩子。"),
+    grade: Optional[str] = typer.Option(None, "--grade", help="只列出这个年级，例如 5、五年级、初一。"),
+    status: list[str] = typer.Option([], "--status", help="只列出这些状态，例如 辍学（可多次使用）。"),
+    flag: list[str] = typer.Option([], "--flag", help="只列出有这些标记的：动摇生、家困生、学困生（可多次使用）。"),
+    group: list[str] = typer.Option([], "--group", help="只列出这些特殊群体，例如 留守儿童、失辍学（可多次使用）。"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="按这一天的状态（默认今天）。"),
+    fmt: Format = typer.Option(Format.table, "--format", help="输出格式：table、csv、json 或 xlsx。"),
+    out: Optional[Path] = typer.Option(None, "--out", help="写入文件（xlsx 必须指定）。"),
+    unmask: bool = typer.Option(False, "--unmask", help=UNMASK_HELP),
+) -> None:
+    """列出孩子（可按村、学校、年级、状态、标记、特殊群体筛选）。例：kcbx children list --village 中坝村 --status 辍学"""
+    from datetime import date
+
+    from kcbx import children
+    from kcbx.render import emit
+    from kcbx.vocab import parse_flag, parse_status
+
+    filters = children.ChildFilter(
+        village=village, school=school, grade=children.parse_grade(grade) if grade else None,
+        statuses=tuple(parse_status(s) for s in status), flags=tuple(parse_flag(f) for f in flag),
+        groups=tuple(children.parse_group(g) for g in group))
+    rows = children.list_children(open_db(), parse_day(as_of, "--as-of") or date.today(), filters,
+                                  unmask=unmask)
+    title = f"孩子名单（{len(rows)} 人）"
+    if fmt is Format.table and out is None:
+        show_table(rows, CHILDREN_COLUMNS, title)
+    else:
+        columns = [(k, k) for k in children.LIST_KEYS] if fmt is Format.json else CHILDREN_COLUMNS
+        emit(rows, columns, fmt.value, title=title, out=out)
+
+
+@command(children_app, "set")
+def children_set(
+    child: str = typer.Argument(..., help=CHILD_HELP),
+    name: str = typer.Option(..., "--name", help="正确的姓名。"),
+    reason: str = typer.Option(..., "--reason", help="依据，例如 户口本核实。"),
+    village: Optional[str] = typer.Option(None, "--village", help=VILLAGE_HELP),
+) -> None:
+    """改正孩子的姓名并了结导入时的姓名冲突（原姓名留在修改记录中）。例：kcbx children set 王小明 --name 王晓明 --reason 户口本核实"""
+    from kcbx.children import set_name
+    from kcbx.idcard import mask
+
+    done = set_name(open_db(), child, name, reason, village=village)
+    change = f"姓名由「{done.old}」改为「{done.new}」" if done.old != done.new else f"确认姓名「{done.new}」"
+    console.print(f"{mask(done.id_number)}：{change}，了结姓名冲突 {done.resolved} 处。",
+                  markup=False, soft_wrap=True)
