@@ -73,9 +73,11 @@ def _run(fn):
         except KcbxError as exc:
             err_console.print(f"错误：{exc}", markup=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
-        except sqlite3.OperationalError as exc:
-            err_console.print(f"错误：数据库操作失败（{exc}）。请稍后重试，或运行 kcbx doctor。",
-                              markup=False)
+        except sqlite3.Error as exc:  # a full disk, a read-only file … said in Chinese
+            from kcbx import db
+
+            err_console.print(f"错误：{db.explain(exc, db.resolve_path(state.db_option))}",
+                              markup=False, soft_wrap=True)
             raise typer.Exit(DatabaseError.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("已取消，数据库未被改动。")
