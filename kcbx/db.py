@@ -54,14 +54,21 @@ def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connect
     except sqlite3.Error as exc:
         raise explain(exc, path) from exc
     if migrate:
-        from kcbx.migrations import migrate as run_migrations
+        from kcbx.migrations import MIGRATIONS, migrate as run_migrations
 
         try:
-            _backup_before_migration(conn, path)
-            run_migrations(conn)
+            if conn.execute("PRAGMA user_version").fetchone()[0] != len(MIGRATIONS):
+                _backup_before_migration(conn, path)
+                # Under the write lock: two first runs (cron and the clerk) must not both
+                # create the tables; the second waits, then finds nothing left to do.
+                with transaction(conn):
+                    run_migrations(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise explain(exc, path) from exc
+        except BaseException:
+            conn.close()
+            raise
     return conn
 
 
