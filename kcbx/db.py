@@ -89,17 +89,24 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise explain(exc) from exc
+        raise explain(exc, _file_of(conn)) from exc
     try:
         yield conn
+        conn.execute("COMMIT")  # a full disk can fail the commit itself
     except BaseException:
         # SQLite rolls back by itself after some errors (a full disk, an I/O error); a
         # second ROLLBACK would fail and hide the error that says what happened.
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    else:
-        conn.execute("COMMIT")
+
+
+def _file_of(conn: sqlite3.Connection) -> str | None:
+    """The file behind `conn`, for messages."""
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2] or None
+    except sqlite3.Error:
+        return None
 
 
 # SQLite's primary result codes (Python ≥ 3.11 names them; older ones only give the text)
@@ -125,10 +132,10 @@ def explain(exc: sqlite3.Error, path: str | os.PathLike | None = None) -> Databa
     name = getattr(exc, "sqlite_errorname", "") or ""
     code = next((c for c, text in _CODES.items()
                  if name == c or name.startswith(c + "_") or text in str(exc)), None)
-    where = f" {path}" if path else ""
+    where = f"（{path}）" if path else ""
     untouched = "本次操作已撤销，数据库未改动。"
     messages = {
-        "SQLITE_FULL": f"磁盘已满，无法写入数据库{where}。{untouched}"
+        "SQLITE_FULL": f"磁盘已满，数据库{where}写不进去。{untouched}"
                        "请清理磁盘空间（或把数据库移到空间更大的磁盘，用 --db 指定）后重试。",
         "SQLITE_READONLY": f"数据库文件{where}是只读的，无法写入。{untouched}"
                            "请检查文件权限（或是否在只读的U盘、光盘上），或把它复制到可写的文件夹后用 --db 指定。",
@@ -136,7 +143,7 @@ def explain(exc: sqlite3.Error, path: str | os.PathLike | None = None) -> Databa
                        f"{untouched}请等其他导入或报表完成后再试。",
         "SQLITE_LOCKED": f"数据库{where}正被其他程序占用。{untouched}请稍后再试。",
         "SQLITE_CANTOPEN": f"无法打开数据库{where}：请检查文件夹是否存在、是否有读写权限。",
-        "SQLITE_NOTADB": f"{path or '数据库'} 不是 kcbx 数据库，或已损坏：请检查 --db 指向的文件，"
+        "SQLITE_NOTADB": f"数据库{where}不是 kcbx 数据库，或已损坏：请检查 --db 指向的文件，"
                          "或用 kcbx backups 查看备份、kcbx restore 恢复。",
         "SQLITE_CORRUPT": f"数据库{where}已损坏：请运行 kcbx doctor 检查，"
                           "并用 kcbx backups 查看备份、kcbx restore 恢复。",
