@@ -174,12 +174,19 @@ def _read_all(paths: Sequence[Path], options: Options, notes: list[str]) -> list
                                  unknown_headers=list(parsed.unknown_headers))
             if parsed.unknown_headers:
                 notes.append(f"{path.name}{_sheet_label(raw.sheet)} 有未识别的列，未导入："
-                             f"{'、'.join(parsed.unknown_headers)}（可用 --map 表头=字段 指定）")
+                             f"{_some(parsed.unknown_headers)}（可用 --map 表头=字段 指定）")
             sheets.append(_Sheet(parsed, digest, result))
     if not sheets:
         raise FileProblem("没有找到可以导入的数据表。请检查文件内容。")
     sheets.sort(key=lambda s: KIND_ORDER.index(s.parsed.kind))
     return sheets
+
+
+def _some(names: list[str], shown: int = 10) -> str:
+    """The first names and how many there are: a sheet of 1,000 columns is one short note."""
+    if len(names) <= shown:
+        return "、".join(names)
+    return f"{'、'.join(names[:shown])} 等 {len(names)} 列"
 
 
 def _sha256(path: Path) -> str:
