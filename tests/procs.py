@@ -31,10 +31,12 @@ def command(*args: object) -> list[str]:
     return [sys.executable, "-m", "kcbx", *(str(a) for a in args)]
 
 
-def kcbx(db: Path, *args: object, timeout: float = 120, **extra: str) -> subprocess.CompletedProcess:
+def kcbx(db: Path, *args: object, timeout: float = 120, preexec_fn=None,
+         **extra: str) -> subprocess.CompletedProcess:
     """Run one kcbx command to the end; stdout and stderr as text."""
     return subprocess.run(command(*args), cwd=ROOT, env=env(db, **extra), capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          preexec_fn=preexec_fn)
 
 
 def start(db: Path, *args: object, **extra: str) -> subprocess.Popen:
