@@ -27,11 +27,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from procs import checkpoint, dump, kcbx, one_line_error
 from sheets import CENSUS_HEADERS, census, census_row, make_id
 
 from kcbx import db as kdb
+from kcbx import idcard
+from kcbx.render import neutralise, to_csv
 
 
 def ids(n: int, start: int = 1, born: date = date(2015, 3, 4)) -> list[str]:
@@ -397,3 +401,65 @@ def test_a_file_size_limit_mid_import_rolls_back_and_says_so(db, tmp_path):
     line = refused(db, big_census(tmp_path), preexec_fn=small_disk)
     assert "磁盘" in line and "数据库未改动" in line
     assert kcbx(db, "doctor").returncode == 0
+
+
+# --- hostile text in what kcbx writes: neutralising and masking (hypothesis) ------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+texts = st.text(st.characters(codec="utf-8"), max_size=30)
+risky = st.builds(lambda first, rest: first + rest, st.sampled_from(FORMULA_STARTS), texts)
+
+
+@given(st.one_of(texts, risky))
+def test_neutralise_defuses_formulas_and_leaves_other_text_alone(text):
+    out = neutralise(text)
+    assert not out.startswith(FORMULA_STARTS)
+    if text.startswith(FORMULA_STARTS):
+        assert out == "'" + text  # the clerk still sees every character
+    else:
+        assert out is text
+
+
+@given(st.one_of(st.none(), st.integers(), st.floats(allow_nan=False), st.dates()))
+def test_neutralise_leaves_non_text_alone(value):
+    assert neutralise(value) is value
+
+
+@given(st.lists(st.lists(st.one_of(texts, risky, st.integers()), min_size=2, max_size=2), max_size=5))
+def test_no_csv_cell_kcbx_writes_starts_a_formula(values):
+    text = to_csv([{"a": a, "b": b} for a, b in values], [("a", "甲"), ("b", "乙")])
+    parsed = list(csv.reader(io.StringIO(text, newline="")))
+    assert len(parsed) == len(values) + 1  # a CR inside a cell must not start a new row
+    assert not any(cell.startswith(FORMULA_STARTS) for row in parsed[1:] for cell in row)
+
+
+id_like = st.one_of(st.text("0123456789Xx", min_size=15, max_size=18), st.integers(0, 10**18 - 1),
+                    st.text(max_size=25))
+
+
+@given(id_like)
+def test_an_id_mask_shows_at_most_the_first_6_and_last_4(value):
+    text = str(value) if value else ""  # nothing (None, "", 0) masks to nothing
+    masked = idcard.mask(value)
+    assert len(masked) == len(text)
+    if len(text) >= 11:
+        assert masked == text[:6] + "*" * (len(text) - 10) + text[-4:]
+    else:
+        assert masked == "*" * len(text)
+
+
+phone_like = st.one_of(st.from_regex(r"1[3-9]\d{9}", fullmatch=True), st.text("0123456789-+ ", max_size=16),
+                       st.integers(0, 10**12))
+
+
+@given(phone_like)
+def test_a_phone_mask_shows_at_most_the_first_3_and_last_4(value):
+    text = str(value) if value else ""  # nothing (None, "", 0) masks to nothing
+    masked = idcard.mask_phone(value)
+    assert len(masked) == len(text)
+    if len(text) >= 8:
+        assert masked == text[:3] + "*" * (len(text) - 7) + text[-4:]
+    else:
+        assert masked == "*" * len(text)
+    if len(text) == 11:
+        assert masked.count("*") == 4 and text not in masked
