@@ -116,3 +116,17 @@ def test_sigkill_leaves_the_state_before_or_after(point, tmp_path, base, townshi
         assert after == states["before"], "a killed import left a half state"
     else:
         assert after == states["after"]
+
+
+def test_ctrl_c_in_the_middle_of_the_writes_rolls_back(tmp_path, base, township, states):
+    db = copy_of(base, tmp_path)
+    process = start(db, "import", *township["rest"], "--format", "json")
+    while process.poll() is None and wal(db) < states["wal"] / 3:
+        time.sleep(0.0005)
+    assert process.poll() is None, "the import ended before a third of its writes"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate()
+    assert process.returncode == 130, err
+    assert err.strip() == "已取消，数据库未被改动。"
+    assert dump(db) == states["before"]
+    assert kcbx(db, "doctor").returncode == 0
