@@ -61,7 +61,7 @@ def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connect
                 _backup_before_migration(conn, path)
                 # Under the write lock: two first runs (cron and the clerk) must not both
                 # create the tables; the second waits, then finds nothing left to do.
-                with transaction(conn):
+                with transaction(conn, counted=False):
                     run_migrations(conn)
         except sqlite3.Error as exc:
             conn.close()
@@ -83,21 +83,43 @@ def _backup_before_migration(conn: sqlite3.Connection, path: Path) -> None:
         auto_backup(conn, path, "migrate")
 
 
+class _Commits:
+    """How many transactions of this process have committed (or were committing)."""
+
+    count = 0
+
+
+def commits() -> int:
+    """Transactions committed so far by this process: did a Ctrl-C come too late?"""
+    return _Commits.count
+
+
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One atomic write: all of it lands, or (on any exception, Ctrl-C included) none."""
+def transaction(conn: sqlite3.Connection, *, counted: bool = True) -> Iterator[sqlite3.Connection]:
+    """One atomic write: all of it lands, or (on any exception, Ctrl-C included) none.
+
+    `counted=False` (migrations) keeps the write out of `commits()`: a schema upgrade is
+    not the change the clerk asked for.
+    """
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         raise explain(exc, _file_of(conn)) from exc
+    before = _Commits.count
     try:
         yield conn
+        # Counted before COMMIT: Ctrl-C during it only surfaces after it has landed.
+        _Commits.count = before + counted
         conn.execute("COMMIT")  # a full disk can fail the commit itself
-    except BaseException:
+    except BaseException as exc:
+        # Only an interrupt after COMMIT returned finds the transaction closed and landed.
+        landed = not conn.in_transaction and not isinstance(exc, sqlite3.Error)
         # SQLite rolls back by itself after some errors (a full disk, an I/O error); a
         # second ROLLBACK would fail and hide the error that says what happened.
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        if not landed:
+            _Commits.count = before
         raise
 
 
