@@ -26,7 +26,7 @@ from sheets import census, census_row, make_id
 from kcbx.demo import generate, write_sheets
 from kcbx.migrations import MIGRATIONS
 
-CHILDREN = 1500
+CHILDREN = 1000
 
 
 @pytest.fixture(scope="module")
