@@ -14,11 +14,14 @@ import os
 import shutil
 import signal
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
 from procs import checkpoint, dump, kcbx, start
+from sheets import census, census_row, make_id
 
+from kcbx import cli, importer
 from kcbx.demo import generate, write_sheets
 
 CHILDREN = 3000  # enough that the transaction spills pages into the -wal before COMMIT
@@ -140,11 +143,6 @@ def test_ctrl_c_in_the_middle_of_the_writes_rolls_back_and_says_what_happened(
 
 def test_ctrl_c_says_unchanged_before_the_commit_and_landed_after_it(run, db_path, tmp_path,
                                                                       monkeypatch):
-    from sheets import census, census_row, make_id
-    from datetime import date
-
-    from kcbx import cli, importer
-
     sheet = census(tmp_path / "花名册.xlsx", [census_row(i, f"学生{i}", make_id(date(2015, 3, 4), i))
                                               for i in range(1, 6)])
 
