@@ -69,17 +69,24 @@ def _run(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from kcbx import db
+
+        landed = db.commits()
         try:
             return fn(*args, **kwargs)
         except KcbxError as exc:
             err_console.print(f"错误：{exc}", markup=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
-        except sqlite3.OperationalError as exc:
-            err_console.print(f"错误：数据库操作失败（{exc}）。请稍后重试，或运行 kcbx doctor。",
-                              markup=False)
+        except sqlite3.Error as exc:  # a full disk, a read-only file … said in Chinese
+            err_console.print(f"错误：{db.explain(exc, db.resolve_path(state.db_option))}",
+                              markup=False, soft_wrap=True)
             raise typer.Exit(DatabaseError.exit_code) from None
         except KeyboardInterrupt:
-            err_console.print("已取消，数据库未被改动。")
+            if db.commits() == landed:
+                err_console.print("已取消，数据库未被改动。")
+            else:  # Ctrl-C came while (or after) the write was committed: it is in
+                err_console.print("已取消，但取消前本次修改已经写入数据库"
+                                  "（导入可用 kcbx imports 查看、kcbx undo 撤销）。", soft_wrap=True)
             raise typer.Exit(130) from None
 
     return wrapper

@@ -51,19 +51,24 @@ def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connect
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseError(
-            f"无法打开数据库 {path}：{exc}。请检查文件是否完好，或用 kcbx doctor 检查。"
-        ) from exc
+    except sqlite3.Error as exc:
+        raise explain(exc, path) from exc
     if migrate:
-        from kcbx.migrations import migrate as run_migrations
+        from kcbx.migrations import MIGRATIONS, migrate as run_migrations
 
         try:
-            _backup_before_migration(conn, path)
-            run_migrations(conn)
-        except sqlite3.OperationalError as exc:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != len(MIGRATIONS):
+                _backup_before_migration(conn, path)
+                # Under the write lock: two first runs (cron and the clerk) must not both
+                # create the tables; the second waits, then finds nothing left to do.
+                with transaction(conn, counted=False):
+                    run_migrations(conn)
+        except sqlite3.Error as exc:
             conn.close()
-            raise DatabaseError(f"无法更新数据库 {path}：{exc}") from exc
+            raise explain(exc, path) from exc
+        except BaseException:
+            conn.close()
+            raise
     return conn
 
 
@@ -78,22 +83,96 @@ def _backup_before_migration(conn: sqlite3.Connection, path: Path) -> None:
         auto_backup(conn, path, "migrate")
 
 
+class _Commits:
+    """How many transactions of this process have committed (or were committing)."""
+
+    count = 0
+
+
+def commits() -> int:
+    """Transactions committed so far by this process: did a Ctrl-C come too late?"""
+    return _Commits.count
+
+
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One atomic write: all of it lands, or (on any exception, Ctrl-C included) none."""
+def transaction(conn: sqlite3.Connection, *, counted: bool = True) -> Iterator[sqlite3.Connection]:
+    """One atomic write: all of it lands, or (on any exception, Ctrl-C included) none.
+
+    `counted=False` (migrations) keeps the write out of `commits()`: a schema upgrade is
+    not the change the clerk asked for.
+    """
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise DatabaseError(
-            f"数据库正被其他程序占用，等待超时：{exc}。请稍后再试。"
-        ) from exc
+        raise explain(exc, _file_of(conn)) from exc
+    before = _Commits.count
     try:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
+        # Counted before COMMIT: Ctrl-C during it only surfaces after it has landed.
+        _Commits.count = before + counted
+        conn.execute("COMMIT")  # a full disk can fail the commit itself
+    except BaseException as exc:
+        # Only an interrupt after COMMIT returned finds the transaction closed and landed.
+        landed = not conn.in_transaction and not isinstance(exc, sqlite3.Error)
+        # SQLite rolls back by itself after some errors (a full disk, an I/O error); a
+        # second ROLLBACK would fail and hide the error that says what happened.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if not landed:
+            _Commits.count = before
         raise
-    else:
-        conn.execute("COMMIT")
+
+
+def _file_of(conn: sqlite3.Connection) -> str | None:
+    """The file behind `conn`, for messages."""
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2] or None
+    except sqlite3.Error:
+        return None
+
+
+# SQLite's primary result codes (Python ≥ 3.11 names them; older ones only give the text)
+_CODES = {
+    "SQLITE_FULL": "database or disk is full",
+    "SQLITE_READONLY": "readonly database",
+    "SQLITE_BUSY": "database is locked",
+    "SQLITE_LOCKED": "database table is locked",
+    "SQLITE_CANTOPEN": "unable to open database file",
+    "SQLITE_NOTADB": "file is not a database",
+    "SQLITE_CORRUPT": "database disk image is malformed",
+    "SQLITE_IOERR": "disk I/O error",
+}
+
+
+def explain(exc: sqlite3.Error, path: str | os.PathLike | None = None) -> DatabaseError:
+    """A SQLite error as the clerk reads it: what happened, and what to do next.
+
+    The one place where SQLite's English becomes Chinese: `connect`, `transaction` and the
+    CLI's error handler all come here. Every kcbx write is one transaction, so when a
+    write fails nothing of it is left in the database.
+    """
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    code = next((c for c, text in _CODES.items()
+                 if name == c or name.startswith(c + "_") or text in str(exc)), None)
+    where = f"（{path}）" if path else ""
+    untouched = "本次操作已撤销，数据库未改动。"
+    messages = {
+        "SQLITE_FULL": f"磁盘已满，数据库{where}写不进去。{untouched}"
+                       "请清理磁盘空间（或把数据库移到空间更大的磁盘，用 --db 指定）后重试。",
+        "SQLITE_READONLY": f"数据库文件{where}是只读的，无法写入。{untouched}"
+                           "请检查文件权限（或是否在只读的U盘、光盘上），或把它复制到可写的文件夹后用 --db 指定。",
+        "SQLITE_BUSY": f"数据库{where}正被其他程序占用，等待 {BUSY_TIMEOUT_MS // 1000} 秒后仍未释放。"
+                       f"{untouched}请等其他导入或报表完成后再试。",
+        "SQLITE_LOCKED": f"数据库{where}正被其他程序占用。{untouched}请稍后再试。",
+        "SQLITE_CANTOPEN": f"无法打开数据库{where}：请检查文件夹是否存在、是否有读写权限。",
+        "SQLITE_NOTADB": f"数据库{where}不是 kcbx 数据库，或已损坏：请检查 --db 指向的文件，"
+                         "或用 kcbx backups 查看备份、kcbx restore 恢复。",
+        "SQLITE_CORRUPT": f"数据库{where}已损坏：请运行 kcbx doctor 检查，"
+                          "并用 kcbx backups 查看备份、kcbx restore 恢复。",
+        "SQLITE_IOERR": f"读写数据库{where}时磁盘出错。{untouched}"
+                        "请检查磁盘（或U盘是否已拔出）和剩余空间后重试。",
+    }
+    return DatabaseError(messages.get(code, f"数据库{where}操作失败（{exc}）。请运行 kcbx doctor 检查。"))
 
 
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:

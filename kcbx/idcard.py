@@ -31,8 +31,9 @@ def normalize(raw: object) -> str:
     if isinstance(raw, int):
         return str(raw)
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(raw)))
-    # removing a separator can bring characters together that NFKC composes anew
-    return unicodedata.normalize("NFKC", text).upper()
+    # removing a separator, or upper-casing (ß → SS), can bring characters together that
+    # NFKC composes anew: upper-case first, so the last step is NFKC (ß´ → SŚ, every time)
+    return unicodedata.normalize("NFKC", text.upper())
 
 
 def check_char(first17: str) -> str:

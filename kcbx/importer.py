@@ -114,13 +114,7 @@ def import_files(conn: sqlite3.Connection, paths: Sequence[Path], options: Optio
     """Import `paths` in one transaction; raise RowsRejected under --strict."""
     result = ImportResult(dry_run=options.dry_run)
     sheets = _read_all(paths, options, result.notes)
-    for sheet in sheets:
-        if not options.force and _already_imported(conn, sheet):
-            sheet.result.skipped = True
-            result.notes.append(
-                f"{sheet.result.file}{_sheet_label(sheet.result.sheet)} 已经导入过（内容相同），"
-                "本次跳过。如确需重新导入，请加 --force。")
-    todo = [s for s in sheets if not s.result.skipped]
+    todo = [s for s in sheets if not _skip_if_imported(conn, s, options, result.notes)]
     for s in todo:
         s.records = _validate(s)
     _reject_same_id_two_names(todo)
@@ -131,6 +125,9 @@ def import_files(conn: sqlite3.Connection, paths: Sequence[Path], options: Optio
         before_write()
     try:
         with transaction(conn):
+            # Asked again under the write lock: another kcbx may have imported the same
+            # file while this one was reading it (a cron job and the clerk, a double click).
+            todo = [s for s in todo if not _skip_if_imported(conn, s, options, result.notes)]
             total = sum(len(s.records) for s in todo)
             done = 0
             for s in todo:
@@ -178,12 +175,19 @@ def _read_all(paths: Sequence[Path], options: Options, notes: list[str]) -> list
                                  unknown_headers=list(parsed.unknown_headers))
             if parsed.unknown_headers:
                 notes.append(f"{path.name}{_sheet_label(raw.sheet)} 有未识别的列，未导入："
-                             f"{'、'.join(parsed.unknown_headers)}（可用 --map 表头=字段 指定）")
+                             f"{_some(parsed.unknown_headers)}（可用 --map 表头=字段 指定）")
             sheets.append(_Sheet(parsed, digest, result))
     if not sheets:
         raise FileProblem("没有找到可以导入的数据表。请检查文件内容。")
     sheets.sort(key=lambda s: KIND_ORDER.index(s.parsed.kind))
     return sheets
+
+
+def _some(names: list[str], shown: int = 10) -> str:
+    """The first names and how many there are: a sheet of 1,000 columns is one short note."""
+    if len(names) <= shown:
+        return "、".join(names)
+    return f"{'、'.join(names[:shown])} 等 {len(names)} 列"
 
 
 def _sha256(path: Path) -> str:
@@ -201,6 +205,17 @@ def _sheet_date(parsed: headers.ParsedSheet, options: Options) -> tuple[date, st
     if parsed.title_date:
         return parsed.title_date, "title"
     return options.today, "today"
+
+
+def _skip_if_imported(conn: sqlite3.Connection, sheet: _Sheet, options: Options,
+                      notes: list[str]) -> bool:
+    """Mark a sheet imported before (same sha256 and sheet) as skipped, with a note."""
+    if options.force or not _already_imported(conn, sheet):
+        return False
+    sheet.result.skipped = True
+    notes.append(f"{sheet.result.file}{_sheet_label(sheet.result.sheet)} 已经导入过（内容相同），"
+                 "本次跳过。如确需重新导入，请加 --force。")
+    return True
 
 
 def _already_imported(conn: sqlite3.Connection, sheet: _Sheet) -> bool:

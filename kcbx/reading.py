@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 from python_calamine import (
     CalamineError,
@@ -38,6 +41,11 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted .xlsx is an OLE container holding this stream instead of a zip.
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 _SAVE_AS = "在 Excel 中另存为 .xlsx 后重试"
+# A formula cell whose value was never calculated: openpyxl and other programs write
+# <f>…</f> with no <v> (or an empty one); Excel and WPS always save the value they show.
+_FORMULA_CELL = re.compile(rb"<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(<v>\s*</v>|<v\s*/>|<v>)?")
+_FORMULA_SCAN = 1 << 20  # bytes of sheet XML looked at: a formula column shows on every row
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 Range = tuple[tuple[int, int], tuple[int, int]]
 
@@ -206,8 +214,53 @@ def _read_sheet(workbook: CalamineWorkbook, path: Path, name: str) -> RawSheet:
         if isinstance(e, (CalamineError, ValueError)) or _is_panic(e):
             raise FileProblem(f"「{path.name}」的工作表「{name}」已损坏，无法读取：请{_SAVE_AS}") from None
         raise
+    if path.suffix.lower() in (".xlsx", ".xlsm") and _has_uncalculated_formulas(path, name):
+        # calamine reads such a cell as empty: names and IDs would be "missing", silently
+        raise FileProblem(
+            f"「{path.name}」的工作表「{name}」里有公式，但文件没有保存公式的计算结果（多见于程序生成的表格），"
+            "读不到这些单元格的值：请在 Excel 或 WPS 中打开这个文件、保存一次后再导入")
     _fill_merged(rows, merged)
     return RawSheet(path, name, rows, merged)
+
+
+def _has_uncalculated_formulas(path: Path, sheet: str) -> bool:
+    """True when the start of the sheet's XML holds a formula cell without a saved value.
+
+    A cached empty text result (t="str" with an empty <v>) is a value. Anything this check
+    cannot follow (an unusual package layout) counts as no formulas: calamine has already
+    read the sheet, and this must never be the reason a good file is refused.
+    """
+    try:
+        with zipfile.ZipFile(path) as package:
+            part = _sheet_part(package, sheet)
+            if part is None:
+                return False
+            with package.open(part) as xml:
+                head = xml.read(_FORMULA_SCAN)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError):
+        return False
+    for match in _FORMULA_CELL.finditer(head):
+        value = match.group(2)
+        if value is None or (value != b"<v>" and b't="str"' not in match.group(1)):
+            return True
+    return False
+
+
+def _sheet_part(package: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member holding `sheet` (xl/workbook.xml names it, its .rels locate it)."""
+    workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    rel_id = next((_attribute(e, "id") for e in workbook.iter()
+                   if e.tag.rsplit("}", 1)[-1] == "sheet" and e.get("name") == sheet), None)
+    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels if r.get("Id") == rel_id), None)
+    if rel_id is None or not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _attribute(element: ElementTree.Element, local: str) -> str | None:
+    """An attribute by its local name, whatever its namespace (r:id)."""
+    return next((v for k, v in element.attrib.items() if k.rsplit("}", 1)[-1] == local), None)
 
 
 def _as_row_coordinates(ranges: list[Range], end: tuple[int, int] | None, rows: list[list]) -> list[Range]:
@@ -279,12 +332,45 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> str:
         candidates = ("utf-8-sig", "gb18030")
     for candidate in candidates:
         try:
-            return data.decode(candidate).lstrip("\ufeff")
+            text = data.decode(candidate).lstrip("\ufeff")
         except UnicodeDecodeError:
             continue
+        if candidate == "gb18030":
+            _refuse_mixed_encodings(path, data)
+        return text
+    if "gb18030" in candidates:
+        _refuse_mixed_encodings(path, data)
     raise FileProblem(
         f"「{path.name}」既不是 UTF-8 也不是 GBK 编码，无法识别：请用 --encoding 指定编码（如 --encoding gbk），或{_SAVE_AS}"
     )
+
+
+def _refuse_mixed_encodings(path: Path, data: bytes) -> None:
+    """Refuse a file with both UTF-8 and GBK lines (two files pasted together).
+
+    Read as GB18030, its UTF-8 lines would become mojibake names that import without
+    an error. A GBK line of Chinese is practically never valid UTF-8 made only of
+    Chinese characters, so one such line is enough to tell.
+    """
+    utf8_line = gbk_line = None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if number == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            gbk_line = gbk_line or number
+        else:
+            wide = [c for c in text if not c.isascii()]
+            if len(wide) >= 2 and all(_CJK.match(c) for c in wide):
+                utf8_line = utf8_line or number
+        if utf8_line and gbk_line:
+            raise FileProblem(
+                f"「{path.name}」混用了两种编码：第 {utf8_line} 行是 UTF-8，第 {gbk_line} 行却是 GBK"
+                "（多见于把两个文件拼在一起），直接导入会出现乱码：请让报送单位重新导出一个文件，"
+                "或把两部分分别导入；如确认全是 GBK，可加 --encoding gbk")
 
 
 def _delimiter(text: str) -> str:

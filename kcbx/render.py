@@ -124,8 +124,18 @@ def to_csv(rows: Iterable[dict], columns: Columns) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([header for _, header in columns])
     for row in rows:
-        writer.writerow([neutralise(cell_text(row.get(key))) for key, _ in columns])
+        writer.writerow([_csv_cell(row.get(key)) for key, _ in columns])
     return buffer.getvalue()
+
+
+def _csv_cell(value: object) -> str:
+    r"""A neutralised cell whose line breaks are all \n.
+
+    The csv module quotes a cell that holds its line terminator (\n) but not a lone CR,
+    which Excel and csv readers take for the end of the row: '备注\r=HYPERLINK(…)'
+    became a row of its own that starts with =.
+    """
+    return neutralise(cell_text(value)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
