@@ -223,6 +223,8 @@ def import_(
         print(to_json({"batches": [b.as_json() for b in result.batches if not b.skipped]}))
     else:
         _print_import_summary(result, error_rows)
+    for note in result.notes:  # to stderr in every format: cron logs keep them
+        err_console.print(f"提示：{note}", markup=False, soft_wrap=True)
     if errors is not None:
         emit(error_rows, ERROR_COLUMNS, errors.suffix.lower()[1:], out=errors,
              title="被拒绝的行", heading="导入被拒绝的行（请改正后重新报送）")
@@ -276,8 +278,6 @@ def _print_import_summary(result, error_rows) -> None:
     title = "导入检查结果（--dry-run，未写入）" if result.dry_run else "导入结果"
     if rows:
         show_table(rows, IMPORT_COLUMNS, title=title)
-    for note in result.notes:
-        err_console.print(f"提示：{note}", markup=False)
     if error_rows:
         show_table(error_rows, ERROR_COLUMNS, title=f"被拒绝的行（{len(error_rows)} 处）", err=True)
 
