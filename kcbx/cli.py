@@ -1213,3 +1213,118 @@ def children_set(
     change = f"姓名由「{done.old}」改为「{done.new}」" if done.old != done.new else f"确认姓名「{done.new}」"
     console.print(f"{mask(done.id_number)}：{change}，了结姓名冲突 {done.resolved} 处。",
                   markup=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------- report / check
+
+report_app = typer.Typer(help="控辍保学周报：供例会、打印、微信群和定时任务使用。", no_args_is_help=True,
+                         rich_markup_mode=None)
+app.add_typer(report_app, name="report")
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    md = "md"
+    xlsx = "xlsx"
+    json = "json"
+    html = "html"
+
+
+@command(report_app, "weekly")
+def report_weekly(
+    week: Optional[str] = typer.Option(
+        None, "--week", help="报告周，例如 2025-W10（默认：上一个完整的自然周，周一至周日）。"),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="截止日期：报告到这一天为止的七天（不能与 --week 同用）。"),
+    fmt: ReportFormat = typer.Option(
+        ReportFormat.table, "--format",
+        help="输出格式：table（屏幕）、md（微信群、邮件）、xlsx（打印）、json、html（单个网页）。"),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="写入这个文件或文件夹（xlsx、html 不指定时写入当前文件夹，文件名含乡镇和周次）。"),
+    fail_on_alert: bool = typer.Option(
+        False, "--fail-on-alert", help="督查发现问题时以退出码 4 结束（供定时任务判断）。"),
+) -> None:
+    """生成控辍保学周报：总体指标、本周变化、分村分校、劝返进展、督查事项、上报情况。例：kcbx report weekly --week 2025-W10 --format xlsx"""
+    from datetime import date
+
+    from kcbx import report
+    from kcbx.errors import AlertsFound, InvalidValue
+
+    if week and as_of:
+        raise InvalidValue("--week 和 --as-of 只能用一个：--week 2025-W10，或 --as-of 2025-03-09。")
+    if week:
+        period = report.iso_week(week)
+    elif as_of:
+        period = report.week_ending(parse_day(as_of, "--as-of"))
+    else:
+        period = report.last_complete_week(date.today())
+    result = report.weekly_report(open_db(), period)
+    _write_report(result, fmt.value, out)
+    if fail_on_alert and result.findings:
+        raise AlertsFound(f"督查发现 {len(result.findings)} 项问题（见周报“五、督查事项”）。")
+
+
+def _write_report(result, fmt: str, out: Optional[Path]) -> None:
+    """Print the report, or write it atomically to --out (a file, or a folder for the default name)."""
+    import sys
+
+    from kcbx import report_render as rr
+    from kcbx.render import write_text
+
+    suffix = {"table": "txt"}.get(fmt, fmt)
+    if out is not None and out.is_dir():
+        out = out / rr.default_name(result, suffix)
+    elif out is None and fmt in ("xlsx", "html"):
+        out = Path(rr.default_name(result, suffix))
+    if fmt == "xlsx":
+        rr.save_xlsx(result, out)
+    elif fmt == "table" and out is None:
+        rr.show(result, console)
+        return
+    else:
+        text = {"table": rr.text, "md": rr.markdown, "json": rr.json_text,
+                "html": rr.html_page}[fmt](result)
+        if out is None:
+            sys.stdout.write(text)
+            return
+        write_text(out, text)
+    err_console.print(f"已写入 {out}", markup=False, soft_wrap=True)
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+CHECK_KEYS = ("kind", "kind_name", "unit", "role", "person", "phone", "child", "id_number",
+              "detail")
+
+
+@command(app, "check")
+def check_(
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="督查日期（默认今天）；“本周未报送”看到这一天为止的七天。"),
+    fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", help="输出格式：table 或 json。"),
+    fail_on_alert: bool = typer.Option(
+        False, "--fail-on-alert", help="发现问题时以退出码 4 结束（供定时任务判断）。"),
+    unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号和电话（仅限工作需要）。"),
+) -> None:
+    """督查：列出落后事项及责任单位、责任人（包干教师、校长、村长）。例：kcbx check --as-of 2025-03-09"""
+    import sys
+    from datetime import date
+
+    from kcbx import check, report_render
+    from kcbx.errors import AlertsFound
+    from kcbx.render import to_json
+
+    findings = check.check(open_db(), parse_day(as_of, "--as-of") or date.today())
+    if fmt is CheckFormat.json:
+        sys.stdout.write(to_json([f.to_dict(unmask) for f in findings]) + "\n")
+    else:
+        console.print(f"督查：{report_render.finding_summary(findings)}", markup=False,
+                      soft_wrap=True)
+        if findings:
+            show_table(report_render.finding_rows(findings, unmask), report_render.FINDING_COLUMNS,
+                  "督查事项")
+    if fail_on_alert and findings:
+        raise AlertsFound(f"督查发现 {len(findings)} 项问题。")

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "score": ("40", "学困生：成绩阈值（<）"),
     "followup_days": ("7", "辍学/疑似辍学：跟进间隔天数"),
     "returned_followup_days": ("14", "劝返复学学生：跟进间隔天数"),
+    "max_load": ("15", "教师包干人数上限（督查：超过即提示）"),
 }
 
 
