@@ -14,9 +14,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	@DEMO_DB=$$(mktemp -d)/demo.db; \
-	$(BIN)/kcbx --db "$$DEMO_DB" init --town 后柳镇 && \
-	$(BIN)/kcbx --db "$$DEMO_DB" info
+	$(BIN)/kcbx demo
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest

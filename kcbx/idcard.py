@@ -101,6 +101,16 @@ def mask(id_number: str | None) -> str:
     return text[:6] + "*" * (len(text) - 10) + text[-4:]
 
 
+_EMBEDDED_ID = re.compile(r"\d{17}[\dX]")
+
+
+def mask_embedded(text: str | None) -> str:
+    """Mask every ID number inside a text: a 学籍号 is often "G" + the child's ID number."""
+    if not text:
+        return ""
+    return _EMBEDDED_ID.sub(lambda m: mask(m.group(0)), str(text))
+
+
 def mask_phone(phone: str | None) -> str:
     """前3后4: 138****5678. Short numbers are fully starred."""
     if not phone:

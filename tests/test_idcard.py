@@ -122,3 +122,9 @@ def test_normalize_never_crashes_and_is_idempotent(text):
     once = idcard.normalize(text)
     assert idcard.normalize(once) == once
     idcard.validate(once)
+
+
+def test_mask_embedded_hides_an_id_inside_a_student_number():
+    assert idcard.mask_embedded("G61092220161210193X") == "G610922********193X"
+    assert idcard.mask_embedded("L2016001") == "L2016001"
+    assert idcard.mask_embedded(None) == ""
