@@ -215,15 +215,15 @@ def _already_imported(conn: sqlite3.Connection, sheet: _Sheet) -> bool:
 def _validate(sheet: _Sheet) -> list[Record]:
     kind = sheet.parsed.kind
     hdrs = sheet.parsed.column_headers
+    if kind in ("census", "roster"):
+        return rows.child_records(sheet.parsed.rows, hdrs)
     make = {
-        "census": lambda r, c: rows.child_record(kind, r, c, hdrs),
-        "roster": lambda r, c: rows.child_record(kind, r, c, hdrs),
-        "changes": lambda r, c: rows.change_record(r, c, hdrs),
-        "followups": lambda r, c: rows.followup_record(r, c, hdrs),
-        "teachers": lambda r, c: rows.teacher_record(r, c, hdrs),
-        "units": lambda r, c: rows.unit_record(r, c, hdrs),
+        "changes": rows.change_record,
+        "followups": rows.followup_record,
+        "teachers": rows.teacher_record,
+        "units": rows.unit_record,
     }[kind]
-    return [make(row_no, cells) for row_no, cells in sheet.parsed.rows]
+    return [make(row_no, cells, hdrs) for row_no, cells in sheet.parsed.rows]
 
 
 def _reject_same_id_two_names(sheets: list[_Sheet]) -> None:
