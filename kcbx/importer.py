@@ -393,20 +393,22 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
     res = sheet.result
     is_census = res.kind == "census"
     unit_name = res.unit
+    day = res.sheet_date.isoformat()
     schools = {unit_name: unit_id}
     villages = {r["name"]: r["id"] for r in conn.execute(
         "SELECT id, name FROM units WHERE kind = 'village'")}
     present = set(sheet.parsed.column_headers)
     stored = _stored_children(conn, [r.values["id_number"] for r in sheet.records
                                      if not r.errors and r.values.get("id_number")])
-    touched: list[int] = []
-    events: list[tuple] = []
+    snapshots = history.NewSnapshots(conn, {i: r["id"] for i, r in stored.items()})
     new_children: dict[str, dict] = {}  # id_number -> fields, inserted in bulk below
+    grades: dict[str, list] = defaultdict(list)  # school -> grades on its roll
     for rec in sheet.records:
         if rec.errors:
             continue
         v = rec.values
-        old = stored.get(v["id_number"])
+        id_number = v["id_number"]
+        old = stored.get(id_number)
         if old is not None and old["name"] != v["name"]:
             rec.errors.append(_stored_name_conflict(sheet, rec, old))
             continue
@@ -418,67 +420,67 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
         fields = _child_fields(v, is_census, school, villages, old, present)
         if is_census and fields.get("village_id") is None and unit_id is not None:
             fields["village_id"] = unit_id
-        event = (v["id_number"], res.sheet_date.isoformat(), v["status"], school,
-                 v.get("remarks"), res.batch)
         if old is None:
-            if v["id_number"] in new_children:  # listed twice in one sheet: the later row wins
-                new_children[v["id_number"]].update(fields)
+            if id_number in new_children:  # listed twice in one sheet: the later row wins
+                new_children[id_number].update(fields)
                 res.unchanged += 1
             else:
-                new_children[v["id_number"]] = fields
+                new_children[id_number] = fields
                 res.inserted += 1
+        elif writer.update("children", old, fields):
+            res.updated += 1
         else:
-            touched.append(old["id"])
-            if writer.update("children", old, fields):
-                res.updated += 1
-            else:
-                res.unchanged += 1
-        events.append(event)
-    ids = {r["id_number"]: r["id"] for r in stored.values()}
-    ids.update(_insert_children(conn, writer, new_children))
-    touched.extend(ids[i] for i in new_children)
-    events = [(ids[e[0]], *e[1:]) for e in events]
-    _insert_events(conn, writer, events)
-    history.recompute_applied(conn, touched)
+            res.unchanged += 1
+        snapshots.add(id_number, day, v["status"], school, v.get("remarks"), res.batch)
+        grades[school].append(v.get("grade"))
+    ids = {i: r["id"] for i, r in stored.items()}
+    ids.update(_insert_children(conn, writer, new_children, snapshots))
+    _insert_events(conn, writer, snapshots, ids)
     if not is_census:
         for name, school_id in schools.items():
-            grades = [r.values.get("grade") for r in sheet.records
-                      if (r.values.get("school") or unit_name) == name]
-            _set_school_level(conn, school_id, grades)
+            _set_school_level(conn, school_id, grades[name])
 
 
 CHILD_DEFAULTS = {"left_behind": 0, "disabled": 0, "in_census": 0}
 
 
-def _insert_children(conn: sqlite3.Connection, writer: _Writer,
-                     new: dict[str, dict]) -> dict[str, int]:
-    """Insert new children in one executemany; return {id_number: id}."""
+def _insert_children(conn: sqlite3.Connection, writer: _Writer, new: dict[str, dict],
+                     snapshots: history.NewSnapshots) -> dict[str, int]:
+    """Insert new children in one executemany, with their cached status; return {id_number: id}."""
     if not new:
         return {}
     start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM children").fetchone()[0]
-    columns = ("id_number",) + CHILD_FIELDS
+    filled = set().union(*new.values())  # columns no new child sets keep their defaults
+    columns = [k for k in CHILD_FIELDS if k in filled or k in CHILD_DEFAULTS]
+    defaults = [CHILD_DEFAULTS.get(k) for k in columns]
     conn.executemany(
-        f"INSERT INTO children ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-        [(id_number, *(fields.get(k, CHILD_DEFAULTS.get(k)) for k in CHILD_FIELDS))
+        f"INSERT INTO children (id_number, {', '.join(columns)}, status, status_since) "
+        f"VALUES ({', '.join('?' for _ in range(len(columns) + 3))})",
+        [(id_number, *map(fields.get, columns, defaults), *snapshots.current(id_number))
          for id_number, fields in new.items()])
     conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
                  "SELECT ?, 'children', id, 'insert' FROM children WHERE id > ?",
                  (writer.batch_id, start))
-    return {r[1]: r[0] for r in conn.execute(
-        "SELECT id, id_number FROM children WHERE id > ?", (start,))}
+    return dict(conn.execute("SELECT id_number, id FROM children WHERE id > ?", (start,)))
 
 
-def _stored_children(conn: sqlite3.Connection, id_numbers: list[str]) -> dict[str, sqlite3.Row]:
-    found: dict[str, sqlite3.Row] = {}
+def _stored_children(conn: sqlite3.Connection, id_numbers: list[str]) -> dict[str, dict]:
+    """The stored children with these ID numbers, as dicts (cheaper to compare than Rows)."""
+    found: dict[str, dict] = {}
+    cursor = conn.cursor()
+    cursor.row_factory = None
     for start in range(0, len(id_numbers), 500):
         chunk = id_numbers[start:start + 500]
         marks = ", ".join("?" for _ in chunk)
-        for row in conn.execute(f"SELECT * FROM children WHERE id_number IN ({marks})", chunk):
-            found[row["id_number"]] = row
+        cursor.execute(f"SELECT * FROM children WHERE id_number IN ({marks})", chunk)
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            child = dict(zip(names, row))
+            found[child["id_number"]] = child
     return found
 
 
-def _stored_name_conflict(sheet: _Sheet, rec: Record, old: sqlite3.Row) -> RowError:
+def _stored_name_conflict(sheet: _Sheet, rec: Record, old: dict) -> RowError:
     column = sheet.parsed.column_headers.get("name", "姓名")
     return RowError(
         rec.row, column, rec.values["name"], "name_conflict",
@@ -488,18 +490,21 @@ def _stored_name_conflict(sheet: _Sheet, rec: Record, old: sqlite3.Row) -> RowEr
         child_id=old["id"])
 
 
+# values a census/roster row copies to the child when filled in
+_COPIED = ("ethnicity", "village_group", "grade", "grade_text", "class_no", "student_no",
+           "guardian_name", "guardian_relation", "guardian_phone", "address", "disability_type",
+           "disability_level", "family_type", "remarks", "last_score", "absences")
+
+
 def _child_fields(v: dict, is_census: bool, school: str | None, villages: dict[str, int],
-                  old: sqlite3.Row | None, present: set[str]) -> dict:
+                  old: dict | None, present: set[str]) -> dict:
     """The children columns this row sets.
 
     A blank cell never erases a stored value, except the roster's own measures (score,
     absences): a roster with a 学业成绩 column and a blank cell means "no score now".
     """
     fields = {k: v[k] for k in ("name", "gender", "birth_date") if k in v}
-    for key in ("ethnicity", "village_group", "grade", "grade_text", "class_no", "student_no",
-                "guardian_name", "guardian_relation", "guardian_phone", "address",
-                "disability_type", "disability_level", "family_type", "remarks",
-                "last_score", "absences"):
+    for key in _COPIED:
         if v.get(key) is not None:
             fields[key] = v[key]
     for key in ("left_behind", "disabled"):
@@ -513,7 +518,7 @@ def _child_fields(v: dict, is_census: bool, school: str | None, villages: dict[s
             fields["school"] = school
         if v.get("village"):
             fields["village_id"] = villages[v["village"]]
-        return {k: fields[k] for k in CHILD_FIELDS if k in fields}
+        return fields
     fields["school"] = school
     for key, column in (("last_score", "score"), ("absences", "absences")):
         if column in present:
@@ -529,17 +534,14 @@ def _child_fields(v: dict, is_census: bool, school: str | None, villages: dict[s
             fields["village_id"] = villages[village]
             if group is not None:
                 fields["village_group"] = group
-    return {k: fields[k] for k in CHILD_FIELDS if k in fields}
+    return fields
 
 
-def _insert_events(conn: sqlite3.Connection, writer: _Writer, events: list[tuple]) -> None:
-    """Bulk-insert snapshot events and record them for undo."""
-    if not events:
-        return
+def _insert_events(conn: sqlite3.Connection, writer: _Writer, snapshots: history.NewSnapshots,
+                   ids: dict[str, int]) -> None:
+    """Write the snapshot events (with their spans) and record them for undo."""
     start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM status_events").fetchone()[0]
-    conn.executemany(
-        "INSERT INTO status_events (child_id, date, status, school, reason, kind, batch_id) "
-        "VALUES (?, ?, ?, ?, ?, 'snapshot', ?)", events)
+    snapshots.write(ids)
     conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
                  "SELECT ?, 'status_events', id, 'insert' FROM status_events WHERE id > ?",
                  (writer.batch_id, start))
