@@ -18,6 +18,7 @@ _ZEROS = ord("0") * sum(WEIGHTS)
 
 _SEPARATORS = re.compile(r"[\s\-_'\"‘’“”`]+")
 _CLEAN = re.compile(r"[0-9]{17}[0-9Xx]")  # already what `normalize` makes of it
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 # What Excel leaves of an 18-digit number: 6.10922201503041E+17, or the float's digits
 # with the last ones zeroed (610922201503041000.0). The original digits are gone.
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$")
@@ -79,12 +80,13 @@ def validate(text: str, today: date | None = None) -> str | None:
     Codes: scientific_notation, bad_length (incl. 15-digit numbers: a child born after
     2000 cannot have one), bad_value (non-digits, impossible birth date), bad_checksum.
     """
-    if is_scientific(text):
-        return "scientific_notation"
-    if len(text) != 18:
-        return "bad_length"
-    if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
-        return "bad_value"
+    if not _ID_SHAPE.fullmatch(text):  # the checks below pass for the usual shape
+        if is_scientific(text):
+            return "scientific_notation"
+        if len(text) != 18:
+            return "bad_length"
+        if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
+            return "bad_value"
     born = birth_date(text)
     if born is None or born.year < 1800 or (today is not None and born > today):
         return "bad_value"

@@ -252,13 +252,14 @@ def _validate(sheet: _Sheet) -> list[Record]:
 
 def _reject_same_id_two_names(sheets: list[_Sheet]) -> None:
     """The same ID under two names anywhere in one call rejects every such row."""
-    names: dict[str, set[str]] = defaultdict(set)
+    first: dict[str, str] = {}  # ID number -> the first name seen with it
+    clashing: dict[str, set[str]] = defaultdict(set)
     for s in sheets:
         if s.parsed.kind in ("census", "roster"):
             for rec in s.records:
-                if rec.values.get("id_number") and rec.values.get("name"):
-                    names[rec.values["id_number"]].add(rec.values["name"])
-    clashing = {i: n for i, n in names.items() if len(n) > 1}
+                id_number, name = rec.values.get("id_number"), rec.values.get("name")
+                if id_number and name and first.setdefault(id_number, name) != name:
+                    clashing[id_number].update((first[id_number], name))
     if not clashing:
         return
     for s in sheets:
@@ -491,9 +492,10 @@ def _stored_name_conflict(sheet: _Sheet, rec: Record, old: dict) -> RowError:
 
 
 # values a census/roster row copies to the child when filled in
-_COPIED = ("ethnicity", "village_group", "grade", "grade_text", "class_no", "student_no",
-           "guardian_name", "guardian_relation", "guardian_phone", "address", "disability_type",
-           "disability_level", "family_type", "remarks", "last_score", "absences")
+_COPIED = frozenset({"name", "gender", "birth_date", "ethnicity", "village_group", "grade",
+                     "grade_text", "class_no", "student_no", "guardian_name", "guardian_relation",
+                     "guardian_phone", "address", "disability_type", "disability_level",
+                     "family_type", "remarks", "last_score", "absences"})
 
 
 def _child_fields(v: dict, is_census: bool, school: str | None, villages: dict[str, int],
@@ -503,10 +505,7 @@ def _child_fields(v: dict, is_census: bool, school: str | None, villages: dict[s
     A blank cell never erases a stored value, except the roster's own measures (score,
     absences): a roster with a 学业成绩 column and a blank cell means "no score now".
     """
-    fields = {k: v[k] for k in ("name", "gender", "birth_date") if k in v}
-    for key in _COPIED:
-        if v.get(key) is not None:
-            fields[key] = v[key]
+    fields = {k: x for k, x in v.items() if k in _COPIED and x is not None}
     for key in ("left_behind", "disabled"):
         if key in v:
             fields[key] = int(bool(v[key]))
