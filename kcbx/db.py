@@ -96,6 +96,34 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+# Below this many new rows, keeping indexes up to date row by row is cheap enough.
+BULK_ROWS = 10_000
+
+
+@contextmanager
+def indexes_rebuilt(conn: sqlite3.Connection, table: str, adding: int) -> Iterator[None]:
+    """Add `adding` rows to `table` inside this block, rebuilding its indexes once after.
+
+    SQLite updates every index of a table for each row inserted; sorting all entries once
+    is cheaper when the rows added are at least as many as those already there, as in a
+    first import (measured: 2.9 → 2.1 s for 100,000 children and their events). The
+    secondary indexes are dropped and created again from their own SQL inside the
+    caller's transaction, so a rollback brings them back unchanged. Nothing inside the
+    block may query `table` by those indexes.
+    """
+    present = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if adding < max(BULK_ROWS, present):
+        yield
+        return
+    indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                           "AND tbl_name = ? AND sql IS NOT NULL", (table,)).fetchall()
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in indexes:
+        conn.execute(sql)
+
+
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Row count of every kcbx table, for `kcbx info` and `doctor`."""
     names = [

@@ -25,6 +25,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import date
 
+from kcbx.db import indexes_rebuilt
 from kcbx.vocab import NOT_STATUSES, RECEIVING_STATUSES
 
 # Order of events on one date: snapshot < change < manual, then import order (id).
@@ -204,11 +205,12 @@ class NewSnapshots:
         `recompute_applied` last, which re-derives all of their spans.
         """
         conn = self.conn
-        conn.executemany(
-            "INSERT INTO status_events (child_id, date, status, school, reason, batch_id, "
-            "kind, next_date, is_first, status_before, school_before, since) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'snapshot', ?, ?, ?, ?, ?)",
-            [(ids[row[0]], *row[1:]) for row in self.rows])
+        with indexes_rebuilt(conn, "status_events", len(self.rows)):
+            conn.executemany(
+                "INSERT INTO status_events (child_id, date, status, school, reason, batch_id, "
+                "kind, next_date, is_first, status_before, school_before, since) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'snapshot', ?, ?, ?, ?, ?)",
+                [(ids[row[0]], *row[1:]) for row in self.rows])
         conn.executemany("UPDATE status_events SET next_date = ? WHERE id = ?",
                          [(on, event) for event, on in self.next_dates.items()])
         changed = []
