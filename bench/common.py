@@ -7,6 +7,7 @@ the same run as its baseline, so a slow or busy machine slows both alike.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,13 @@ def timed_run(cmd: list[str], *, setup=None, env=None, ok=(0,)) -> float:
     if done.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.decode()[-800:]}")
     return seconds
+
+
+def timed_run_cpu(cmd: list[str], **kwargs) -> tuple[float, float]:
+    """(wall seconds, CPU seconds in user mode) of one whole process, as `timed_run`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    wall = timed_run(cmd, **kwargs)
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
 
 
 def median_of(n: int, cmd: list[str], **kwargs) -> float:
