@@ -36,8 +36,10 @@ def timed_run(cmd: list[str], *, setup=None, env=None, ok=(0,)) -> float:
     return seconds
 
 
-def timed_run_cpu(cmd: list[str], **kwargs) -> tuple[float, float]:
+def timed_run_cpu(cmd: list[str], *, setup=None, **kwargs) -> tuple[float, float]:
     """(wall seconds, CPU seconds in user mode) of one whole process, as `timed_run`."""
+    if setup:
+        setup()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     wall = timed_run(cmd, **kwargs)
     return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before

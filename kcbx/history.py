@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import date
 
-from kcbx.db import indexes_rebuilt
+from kcbx.db import indexes_rebuilt, insert_rows
 from kcbx.vocab import NOT_STATUSES, RECEIVING_STATUSES
 
 # Order of events on one date: snapshot < change < manual, then import order (id).
@@ -126,6 +126,10 @@ def add_manual(conn: sqlite3.Connection, child_id: int, status: str, on: date,
 
 
 _UNKNOWN = object()
+_SNAPSHOT_COLUMNS = ("child_id", "date", "status", "school", "reason", "batch_id", "kind",
+                     "next_date", "is_first", "status_before", "school_before", "since")
+# NewSnapshots keeps each event as a list in that order, the child's key in place of its id
+_DATE, _STATUS, _SCHOOL, _NEXT, _FIRST, _BEFORE, _SINCE = 1, 2, 3, 7, 8, 9, 11
 
 
 class NewSnapshots:
@@ -145,9 +149,6 @@ class NewSnapshots:
     new child the cached status `current` says, then `write`.
     """
 
-    # a row: key, date, status, school, reason, batch, then its span
-    # (next_date, is_first, status_before, school_before, since), as written
-
     def __init__(self, conn: sqlite3.Connection, stored: dict[object, int]):
         """`stored` maps the keys of children already in the store to their row ids."""
         self.conn = conn
@@ -161,7 +162,7 @@ class NewSnapshots:
     def add(self, key: object, on: str, status: str, school: str | None,
             reason: str | None, batch: int | None) -> None:
         """A snapshot of child `key` on the ISO date `on`."""
-        row = [key, on, status, school, reason, batch, None, 0, None, None, None]
+        row = [key, on, status, school, reason, batch, "snapshot", None, 0, None, None, None]
         self.rows.append(row)
         if key in self.recompute:
             return
@@ -170,12 +171,12 @@ class NewSnapshots:
             self.recompute.add(key)
             return
         if latest is None:  # the child's first event: its own status holds before it
-            row[7:] = [1, status, school, on]
+            row[_FIRST:] = [1, status, school, on]
         else:
             _, prev_status, prev_school, since = latest
-            row[8:] = [prev_status, prev_school, since if status == prev_status else on]
+            row[_BEFORE:] = [prev_status, prev_school, since if status == prev_status else on]
             if key in self.last:
-                self.last[key][6] = on
+                self.last[key][_NEXT] = on
             else:
                 self.next_dates[self.latest[self.stored[key]][0]] = on
         self.last[key] = row
@@ -185,7 +186,7 @@ class NewSnapshots:
         _UNKNOWN when its history is not snapshots only."""
         if key in self.last:
             row = self.last[key]
-            return row[1], row[2], row[3], row[10]
+            return row[_DATE], row[_STATUS], row[_SCHOOL], row[_SINCE]
         if key not in self.stored:
             return None
         stored = self.latest.get(self.stored[key])
@@ -196,7 +197,7 @@ class NewSnapshots:
         row = self.last.get(key)
         if row is None or key in self.recompute:
             return None, None
-        return row[2], row[10]
+        return row[_STATUS], row[_SINCE]
 
     def write(self, ids: dict[object, int]) -> None:
         """Insert the events and bring their children's histories up to date.
@@ -206,11 +207,8 @@ class NewSnapshots:
         """
         conn = self.conn
         with indexes_rebuilt(conn, "status_events", len(self.rows)):
-            conn.executemany(
-                "INSERT INTO status_events (child_id, date, status, school, reason, batch_id, "
-                "kind, next_date, is_first, status_before, school_before, since) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'snapshot', ?, ?, ?, ?, ?)",
-                [(ids[row[0]], *row[1:]) for row in self.rows])
+            insert_rows(conn, "status_events", _SNAPSHOT_COLUMNS,
+                        [(ids[row[0]], *row[1:]) for row in self.rows])
         conn.executemany("UPDATE status_events SET next_date = ? WHERE id = ?",
                          [(on, event) for event, on in self.next_dates.items()])
         changed = []
@@ -218,8 +216,8 @@ class NewSnapshots:
             child = self.stored.get(key)
             if child is not None and key not in self.recompute:
                 _, _, status, _, since = self.latest[child]
-                if (row[2], row[10]) != (status, since):
-                    changed.append((row[2], row[10], child))
+                if (row[_STATUS], row[_SINCE]) != (status, since):
+                    changed.append((row[_STATUS], row[_SINCE], child))
         conn.executemany("UPDATE children SET status = ?, status_since = ? WHERE id = ?", changed)
         if self.recompute:
             recompute_applied(conn, [ids[key] for key in self.recompute])

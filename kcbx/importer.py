@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from kcbx import headers, history, idcard, normalize, reading, rows
-from kcbx.db import indexes_rebuilt, transaction
+from kcbx.db import indexes_rebuilt, insert_rows, transaction
 from kcbx.errors import FileProblem, RowsRejected
 from kcbx.rows import Record, RowError
 
@@ -455,11 +455,9 @@ def _insert_children(conn: sqlite3.Connection, writer: _Writer, new: dict[str, d
     columns = [k for k in CHILD_FIELDS if k in filled or k in CHILD_DEFAULTS]
     defaults = [CHILD_DEFAULTS.get(k) for k in columns]
     with indexes_rebuilt(conn, "children", len(new)):
-        conn.executemany(
-            f"INSERT INTO children (id_number, {', '.join(columns)}, status, status_since) "
-            f"VALUES ({', '.join('?' for _ in range(len(columns) + 3))})",
-            [(id_number, *map(fields.get, columns, defaults), *snapshots.current(id_number))
-             for id_number, fields in new.items()])
+        insert_rows(conn, "children", ("id_number", *columns, "status", "status_since"),
+                    [(id_number, *map(fields.get, columns, defaults), *snapshots.current(id_number))
+                     for id_number, fields in new.items()])
     conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
                  "SELECT ?, 'children', id, 'insert' FROM children WHERE id > ?",
                  (writer.batch_id, start))
