@@ -209,8 +209,10 @@ class NewSnapshots:
         with indexes_rebuilt(conn, "status_events", len(self.rows)):
             insert_rows(conn, "status_events", _SNAPSHOT_COLUMNS,
                         [(ids[row[0]], *row[1:]) for row in self.rows])
-        conn.executemany("UPDATE status_events SET next_date = ? WHERE id = ?",
-                         [(on, event) for event, on in self.next_dates.items()])
+        for on in set(self.next_dates.values()):  # in practice one date, the sheet's
+            events = _child_table(conn, (e for e, day in self.next_dates.items() if day == on))
+            conn.execute(f"UPDATE status_events SET next_date = ? "
+                         f"WHERE id IN (SELECT id FROM {events})", (on,))
         changed = []
         for key, row in self.last.items():
             child = self.stored.get(key)
@@ -242,7 +244,10 @@ def _latest_of_snapshot_histories(conn: sqlite3.Connection,
 
 
 def _child_table(conn: sqlite3.Connection, child_ids: Iterable[int]) -> str:
-    """Put the ids into a temp table (set-based SQL instead of a query per child)."""
+    """Put the ids into a temp table (set-based SQL instead of a query per child).
+
+    The table is reused: what it held before is gone.
+    """
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM temp.touched")
     conn.executemany("INSERT OR IGNORE INTO temp.touched VALUES (?)", ((i,) for i in child_ids))
