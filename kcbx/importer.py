@@ -240,7 +240,7 @@ def _validate(sheet: _Sheet) -> list[Record]:
     kind = sheet.parsed.kind
     hdrs = sheet.parsed.column_headers
     if kind in ("census", "roster"):
-        return rows.child_records(sheet.parsed.rows, hdrs)
+        return rows.child_records(sheet.parsed.row_numbers, sheet.parsed.cells, hdrs)
     make = {
         "changes": rows.change_record,
         "followups": rows.followup_record,

@@ -10,7 +10,6 @@ how to fix the source sheet; values that hold an ID are masked here, once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import methodcaller
 from typing import NamedTuple
 
 from kcbx import idcard, normalize, vocab
@@ -219,21 +218,22 @@ class _Columns:
     valid is not checked further (`valid`).
     """
 
-    def __init__(self, rows: list[tuple[int, dict]], headers: dict[str, str]):
-        self.rows = rows
+    def __init__(self, row_numbers: list[int], cells: dict[str, list], headers: dict[str, str]):
+        self.row_numbers = row_numbers
+        self.cells = cells
         self.headers = headers
-        self.cells = [cells for _, cells in rows]
-        self.fields = self.cells[0].keys() if self.cells else {}  # every row has the sheet's fields
-        self.errors: list[list[RowError]] = [[] for _ in rows]
-        self.valid = [True] * len(rows)
+        self.errors: list[list[RowError]] = [[] for _ in row_numbers]
+        self.valid = [True] * len(row_numbers)
         self.values: dict[str, list] = {}
 
     def column(self, key: str) -> list:
-        return list(map(methodcaller("get", key), self.cells))
+        """The cells of `key` as read (all blank when the sheet has no such column)."""
+        return self.cells.get(key) or [None] * len(self.row_numbers)
 
     def reject(self, i: int, key: str, problem: Problem) -> None:
         if self.valid[i]:
-            self.errors[i].append(RowError(self.rows[i][0], _header(self.headers, key), *problem))
+            self.errors[i].append(RowError(self.row_numbers[i], _header(self.headers, key),
+                                           *problem))
 
     def check(self, key: str, clean, message: str | None = None) -> list:
         """clean(cell) of every row; a Problem becomes an error of its row and None."""
@@ -248,46 +248,48 @@ class _Columns:
     def records(self) -> list[Record]:
         keys = list(self.values)
         out = []
-        for (row, _), valid, errors, values in zip(self.rows, self.valid, self.errors,
-                                                   zip(*self.values.values())):
+        for row, valid, errors, values in zip(self.row_numbers, self.valid, self.errors,
+                                              zip(*self.values.values())):
             clean = {k: v for k, v in zip(keys, values) if v is not None} if valid else {}
             out.append(Record(row, clean, errors))
         return out
 
 
-def child_records(rows: list[tuple[int, dict]], headers: dict[str, str]) -> list[Record]:
+def child_records(row_numbers: list[int], cells: dict[str, list],
+                  headers: dict[str, str]) -> list[Record]:
     """Census or roster rows → records: the child's fields, its status, and any errors.
 
     The checks run a column at a time and normalise each distinct cell value once (a
     roster of 100,000 rows holds a few dozen grades, classes, statuses and yes/no words),
     which keeps an import close to the time it takes to read the file. A record's errors
     come in the order of the checks: ID, name, then, when the ID is valid, birth date,
-    gender, status and the optional fields.
+    gender, status and the optional fields. `cells` holds a sheet's columns by field
+    (headers.ParsedSheet.cells) and `row_numbers` their rows' numbers.
     """
-    sheet = _Columns(rows, headers)
+    sheet = _Columns(row_numbers, cells, headers)
     ids = sheet.check("id_number", _clean_id)
     names = sheet.check("name", _clean_name)
     sheet.valid = [i is not None for i in ids]
     births = [idcard.birth_date(i).isoformat() if i else None for i in ids]
     genders = [idcard.gender(i) if i else None for i in ids]
     sheet.values.update(id_number=ids, name=names, birth_date=births, gender=genders)
-    if "birth_date" in sheet.fields:
+    if "birth_date" in cells:
         stated = sheet.check("birth_date", _filled(_birth_stated))
         for i, (born, day) in enumerate(zip(births, stated)):
             if born and day is not None and not born.startswith(day):
                 sheet.reject(i, "birth_date", Problem(
-                    _shown(sheet.cells[i]["birth_date"]), "birth_mismatch",
+                    _shown(cells["birth_date"][i]), "birth_mismatch",
                     "出生日期与身份证号中的出生日期不一致。请对照户口簿核对哪一个填错了。"))
-    if "gender" in sheet.fields:
+    if "gender" in cells:
         stated = sheet.check("gender", _filled(normalize.gender), "性别应填 男 或 女。")
         for i, (from_id, said) in enumerate(zip(genders, stated)):
             if from_id and said is not None and said != from_id:
                 sheet.reject(i, "gender", Problem(
-                    _shown(sheet.cells[i]["gender"]), "gender_mismatch",
+                    _shown(cells["gender"][i]), "gender_mismatch",
                     "性别与身份证号第 17 位（单数为男，双数为女）不一致。请核对。"))
     sheet.values["status"] = sheet.check("status", _clean_status)
     for key, target, clean, message in _OPTIONAL:
-        if key in sheet.fields:
+        if key in cells:
             sheet.values[target] = sheet.check(key, _filled(clean), message)
     values = sheet.values
     if "grade" in values:
@@ -300,7 +302,7 @@ def child_records(rows: list[tuple[int, dict]], headers: dict[str, str]) -> list
         values["family_type"] = [_with_orphan(f) if orphan else f
                                  for f, orphan in zip(families, orphans)]
     if "disability_type" in values:  # a disability type says the child is disabled
-        disabled = values.get("disabled", [None] * len(rows))
+        disabled = values.get("disabled", [None] * len(row_numbers))
         values["disabled"] = [True if d is None and kind else d
                               for d, kind in zip(disabled, values["disability_type"])]
     return sheet.records()
