@@ -465,18 +465,19 @@ def _insert_children(conn: sqlite3.Connection, writer: _Writer, new: dict[str, d
 
 
 def _stored_children(conn: sqlite3.Connection, id_numbers: list[str]) -> dict[str, dict]:
-    """The stored children with these ID numbers, as dicts (cheaper to compare than Rows)."""
+    """The stored children with these ID numbers: the columns an import compares and sets,
+    as dicts (cheaper to compare than Rows)."""
     found: dict[str, dict] = {}
+    names = ("id", "id_number", *CHILD_FIELDS)
     cursor = conn.cursor()
     cursor.row_factory = None
     for start in range(0, len(id_numbers), 500):
         chunk = id_numbers[start:start + 500]
         marks = ", ".join("?" for _ in chunk)
-        cursor.execute(f"SELECT * FROM children WHERE id_number IN ({marks})", chunk)
-        names = [d[0] for d in cursor.description]
+        cursor.execute(f"SELECT {', '.join(names)} FROM children WHERE id_number IN ({marks})",
+                       chunk)
         for row in cursor:
-            child = dict(zip(names, row))
-            found[child["id_number"]] = child
+            found[row[1]] = dict(zip(names, row))
     return found
 
 
