@@ -13,8 +13,8 @@ import operator
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 from kcbx.errors import FileProblem, InvalidValue

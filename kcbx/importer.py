@@ -403,7 +403,6 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
                                      if not r.errors and r.values.get("id_number")])
     snapshots = history.NewSnapshots(conn, {i: r["id"] for i, r in stored.items()})
     new_children: dict[str, dict] = {}  # id_number -> fields, inserted in bulk below
-    grades: dict[str, list] = defaultdict(list)  # school -> grades on its roll
     for rec in sheet.records:
         if rec.errors:
             continue
@@ -433,11 +432,13 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
         else:
             res.unchanged += 1
         snapshots.add(id_number, day, v["status"], school, v.get("remarks"), res.batch)
-        grades[school].append(v.get("grade"))
     ids = {i: r["id"] for i, r in stored.items()}
     ids.update(_insert_children(conn, writer, new_children, snapshots))
     _insert_events(conn, writer, snapshots, ids)
     if not is_census:
+        grades: dict[str, list] = defaultdict(list)  # school -> the grades its rows give
+        for r in sheet.records:
+            grades[r.values.get("school") or unit_name].append(r.values.get("grade"))
         for name, school_id in schools.items():
             _set_school_level(conn, school_id, grades[name])
 
@@ -447,7 +448,7 @@ CHILD_DEFAULTS = {"left_behind": 0, "disabled": 0, "in_census": 0}
 
 def _insert_children(conn: sqlite3.Connection, writer: _Writer, new: dict[str, dict],
                      snapshots: history.NewSnapshots) -> dict[str, int]:
-    """Insert new children in one executemany, with their cached status; return {id_number: id}."""
+    """Insert new children in bulk, with their cached status; return {id_number: id}."""
     if not new:
         return {}
     start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM children").fetchone()[0]

@@ -7,7 +7,15 @@ import pytest
 
 from kcbx import history
 from kcbx.db import transaction
-from tests.sheets import CHANGE_HEADERS, census, census_row, make_id, roster, roster_row, write_xlsx
+from tests.sheets import (
+    CHANGE_HEADERS,
+    census,
+    census_row,
+    make_id,
+    roster,
+    roster_row,
+    write_xlsx,
+)
 
 KIDS = [make_id(date(2012 + i % 6, 1 + i % 12, 1 + i), i) for i in range(8)]
 NAMES = ["王一", "李二", "张三", "赵四", "钱五", "孙六", "周七", "吴八"]
