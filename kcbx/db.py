@@ -133,8 +133,7 @@ def indexes_rebuilt(conn: sqlite3.Connection, table: str, adding: int) -> Iterat
     caller's transaction, so a rollback brings them back unchanged. Nothing inside the
     block may query `table` by those indexes.
     """
-    present = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    if adding < max(BULK_ROWS, present):
+    if adding < BULK_ROWS or adding < conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
         yield
         return
     indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "

@@ -66,6 +66,11 @@ def test_spans_written_by_imports_match_a_full_recompute(run, conn, tmp_path):
                 day="2025年3月10日"))
     step(roster(tmp_path / "r0.xlsx", rows([(2, "在读"), (5, "辍学"), (7, "在读")]),
                 day="2025年1月5日"))
+    # a census and a roster of the same children in one call, a week later
+    step(census(tmp_path / "c2.xlsx", [census_row(n + 1, NAMES[i], KIDS[i], status="外出就读")
+                                       for n, i in enumerate((2, 3, 4))], day="2025年3月17日"),
+         roster(tmp_path / "r5.xlsx", rows([(2, "在读"), (4, "辍学"), (6, "在读")]),
+                day="2025年3月17日"))
     batches = [r[0] for r in conn.execute("SELECT id FROM import_batches ORDER BY id")]
     assert run("undo", batches[3], "--force").exit_code == 0
     assert_as_if_recomputed(conn)
