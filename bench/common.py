@@ -23,12 +23,12 @@ def kcbx_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "kcbx", *args]
 
 
-def timed_run(cmd: list[str], *, setup=None, env=None, ok=(0,)) -> float:
+def timed_run(cmd: list[str], *, setup=None, env=None, ok=(0,), cwd=ROOT) -> float:
     """Seconds one whole process takes; `setup()` runs first, untimed."""
     if setup:
         setup()
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+    done = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})},
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seconds = time.perf_counter() - start
     if done.returncode not in ok:

@@ -9,9 +9,10 @@ Times whole processes, in one run, taking turns so that a busy machine slows the
   - the path a clerk's IT helper would script, `pandas.read_excel` + `to_sql`
     (which checks nothing; only when pandas is installed).
 Prints medians of wall time and of user CPU time. Targets: import ≤ 2.0 × the bare read;
-≥ 5 × faster than pandas.
+≥ 5 × faster than pandas. `--baseline DIR` also times the kcbx of another checkout (say,
+`git archive main | tar -x -C /tmp/before`) in the same turns, for before/after figures.
 
-    python bench/import_bench.py [rows] [--runs N]   # pandas: pip install -e '.[bench]'
+    python bench/import_bench.py [rows] [--runs N] [--baseline DIR]   # pandas: pip install -e '.[bench]'
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import OUT, cached, kcbx_cmd, timed_run_cpu
+from common import OUT, ROOT, cached, kcbx_cmd, timed_run_cpu
 
 BARE_READ = """
 import sys, python_calamine as pc
@@ -58,44 +59,55 @@ def has_pandas() -> bool:
     return True
 
 
-def main(rows: int = 100_000, runs: int = 5) -> dict:
+def remove(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def kcbx_cases(path: Path, tmp: Path, label: str, cwd: Path = ROOT) -> dict:
+    """{case: (command, setup, cwd)}: import into a fresh database, and again with --force."""
+    fresh_db, full_db, held = (tmp / f"{label}-{name}.db" for name in ("fresh", "full", "held"))
+
+    def initialised() -> None:  # `kcbx init`: creating the schema is not importing
+        remove(fresh_db)
+        timed_run_cpu(kcbx_cmd("--db", str(fresh_db), "init"), cwd=cwd)
+
+    def holding_the_file() -> None:  # the database after the first import of the file
+        remove(full_db)
+        shutil.copyfile(held, full_db)
+
+    timed_run_cpu(kcbx_cmd("--db", str(held), "import", str(path)), ok=(0, 3), cwd=cwd)
+    suffix = "" if label == "kcbx" else f", {label}"
+    return {
+        f"kcbx import (fresh database){suffix}": (
+            kcbx_cmd("--db", str(fresh_db), "import", str(path)), initialised, cwd),
+        f"kcbx re-import (--force, file already in){suffix}": (
+            kcbx_cmd("--db", str(full_db), "import", "--force", str(path)), holding_the_file, cwd),
+    }
+
+
+def main(rows: int = 100_000, runs: int = 5, baseline: Path | None = None) -> dict:
     path = roster_file(rows)
     with tempfile.TemporaryDirectory() as tmp:
-        fresh_db, full_db, held = (Path(tmp) / name for name in ("fresh.db", "full.db", "held.db"))
-
-        def remove(db: Path) -> None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db}{suffix}").unlink(missing_ok=True)
-
-        def initialised(db: Path) -> None:  # `kcbx init`: creating the schema is not importing
-            remove(db)
-            timed_run_cpu(kcbx_cmd("--db", str(db), "init"))
-
-        def holding_the_file() -> None:  # the database after the first import of the file
-            remove(full_db)
-            shutil.copyfile(held, full_db)
-
-        timed_run_cpu(kcbx_cmd("--db", str(held), "import", str(path)), ok=(0, 3))
-        cases = {
-            "bare calamine read": ([sys.executable, "-c", BARE_READ, str(path)], None),
-            "kcbx import (fresh database)": (
-                kcbx_cmd("--db", str(fresh_db), "import", str(path)), lambda: initialised(fresh_db)),
-            "kcbx re-import (--force, file already in)": (
-                kcbx_cmd("--db", str(full_db), "import", "--force", str(path)), holding_the_file),
-        }
+        naive_db = Path(tmp) / "pandas.db"
+        cases = {"bare calamine read": ([sys.executable, "-c", BARE_READ, str(path)], None, ROOT)}
+        cases.update(kcbx_cases(path, Path(tmp), "kcbx"))
+        if baseline:
+            cases.update(kcbx_cases(path, Path(tmp), "baseline", cwd=baseline.resolve()))
         if has_pandas():
             cases["pandas.read_excel + to_sql"] = (
-                [sys.executable, "-c", PANDAS, str(path), str(fresh_db)], lambda: remove(fresh_db))
+                [sys.executable, "-c", PANDAS, str(path), str(naive_db)],
+                lambda: remove(naive_db), ROOT)
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for _ in range(runs):  # in turns: a busy spell slows every case alike
-            for name, (cmd, setup) in cases.items():
-                times[name].append(timed_run_cpu(cmd, setup=setup, ok=(0, 3)))
+            for name, (cmd, setup, cwd) in cases.items():
+                times[name].append(timed_run_cpu(cmd, setup=setup, ok=(0, 3), cwd=cwd))
     wall = {name: statistics.median(w for w, _ in t) for name, t in times.items()}
     cpu = {name: statistics.median(c for _, c in t) for name, t in times.items()}
     bare = "bare calamine read"
-    print(f"{rows:,} rows, {runs} runs each, medians   wall s   user CPU s   × bare read (wall, CPU)")
+    print(f"{rows:,} rows, {runs} runs each, medians{'':15}wall s   user CPU s   × bare read (wall, CPU)")
     for name in cases:
-        print(f"  {name:42} {wall[name]:6.2f}   {cpu[name]:6.2f}       "
+        print(f"  {name:52} {wall[name]:6.2f}   {cpu[name]:6.2f}       "
               f"{wall[name] / wall[bare]:5.2f}  {cpu[name] / cpu[bare]:5.2f}")
     kcbx = wall["kcbx import (fresh database)"]
     print(f"target: kcbx import ≤ 2.0 × the bare read: {kcbx / wall[bare]:.2f} ×")
@@ -108,5 +120,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", nargs="?", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="another kcbx checkout to time alongside")
     args = parser.parse_args()
-    main(args.rows, args.runs)
+    main(args.rows, args.runs, args.baseline)
