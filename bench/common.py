@@ -7,6 +7,7 @@ the same run as its baseline, so a slow or busy machine slows both alike.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -22,17 +23,26 @@ def kcbx_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "kcbx", *args]
 
 
-def timed_run(cmd: list[str], *, setup=None, env=None, ok=(0,)) -> float:
+def timed_run(cmd: list[str], *, setup=None, env=None, ok=(0,), cwd=ROOT) -> float:
     """Seconds one whole process takes; `setup()` runs first, untimed."""
     if setup:
         setup()
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+    done = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})},
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seconds = time.perf_counter() - start
     if done.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.decode()[-800:]}")
     return seconds
+
+
+def timed_run_cpu(cmd: list[str], *, setup=None, **kwargs) -> tuple[float, float]:
+    """(wall seconds, CPU seconds in user mode) of one whole process, as `timed_run`."""
+    if setup:
+        setup()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    wall = timed_run(cmd, **kwargs)
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
 
 
 def median_of(n: int, cmd: list[str], **kwargs) -> float:

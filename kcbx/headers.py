@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 from kcbx.errors import FileProblem, InvalidValue
@@ -176,11 +177,12 @@ _OTHER_PERSON_GROUP = re.compile(r"教师|老师|帮扶|责任人|包保|包联|
 class ParsedSheet:
     """A sheet's data rows keyed by field, with where each came from.
 
-    `rows` holds (Excel row number, or CSV line number, {field: cell as read}) for every
-    mapped column, '' where empty. Besides the fields of FIELDS[kind] a row may hold
-    `guardian_id` (another person's ID number, kept apart so it is never the child's);
-    `seq` (序号) carries no meaning. `column_headers` gives each field's header as
-    written, "group/header" under a group row.
+    `cells` holds, for every mapped column, its field's cells as read ('' where empty),
+    one per data row; `row_numbers` the Excel row number (or CSV line number) of each.
+    `rows` is the same by row: (row number, {field: cell}). Besides the fields of
+    FIELDS[kind] a sheet may hold `guardian_id` (another person's ID number, kept apart
+    so it is never the child's); `seq` (序号) carries no meaning. `column_headers` gives
+    each field's header as written, "group/header" under a group row.
     """
 
     file: Path
@@ -191,7 +193,15 @@ class ParsedSheet:
     columns: dict[int, str]
     column_headers: dict[str, str]
     unknown_headers: list[str]
-    rows: list[tuple[int, dict[str, object]]]
+    row_numbers: list[int]
+    cells: dict[str, list[object]]
+
+    @cached_property
+    def rows(self) -> list[tuple[int, dict[str, object]]]:
+        """(row number, {field: cell as read}) for every data row."""
+        fields = list(self.cells)
+        return [(n, dict(zip(fields, values)))
+                for n, values in zip(self.row_numbers, zip(*self.cells.values()))]
 
 
 @dataclass
@@ -382,12 +392,13 @@ def parse_sheet(raw: RawSheet, *, kind: str | None = None, mapping: dict[str, st
     header = _find_header(raw, [table])
     columns, column_headers, unknown = _map_columns(header, table)
     title, title_date = _title(raw.rows[: header.top])
-    rows = _data_rows(raw, header, columns)
+    row_numbers, cells = _data_rows(raw, header, columns)
     if kind in ("census", "roster"):
-        _fill_down(rows, raw.merged, header.row + 1)
+        _fill_down(cells, raw.merged, header.row + 1)
     return ParsedSheet(
         file=raw.file, sheet=raw.sheet, kind=kind, title_date=title_date, title=title,
-        columns=columns, column_headers=column_headers, unknown_headers=unknown, rows=rows,
+        columns=columns, column_headers=column_headers, unknown_headers=unknown,
+        row_numbers=row_numbers, cells=cells,
     )
 
 
@@ -428,8 +439,9 @@ def _first_text(row: list) -> str:
     return ""
 
 
-def _data_rows(raw: RawSheet, header: _Header, columns: dict[int, str]) -> list[tuple[int, dict[str, object]]]:
-    """(Excel row, {field: cell}) for every data row below the header.
+def _data_rows(raw: RawSheet, header: _Header,
+               columns: dict[int, str]) -> tuple[list[int], dict[str, list[object]]]:
+    """The Excel row numbers of the data rows below the header, and {field: cells}.
 
     Blank rows, 小计 rows and repeated header rows are skipped; a 合计 or note row
     (填表人, 审核人, 说明, 注：…) ends the data. A row whose only content is the 序号 or
@@ -438,7 +450,7 @@ def _data_rows(raw: RawSheet, header: _Header, columns: dict[int, str]) -> list[
     """
     content_columns = [c for c, f in columns.items() if f != "seq"]
     if not content_columns:
-        return []
+        return [], {}
     fields = list(columns.values())
     values_of = _getter(list(columns))
     content_of = _getter(content_columns)
@@ -448,7 +460,7 @@ def _data_rows(raw: RawSheet, header: _Header, columns: dict[int, str]) -> list[
     probe, header_row = min(columns), raw.rows[header.row]
     probe_value = header_row[probe] if probe < len(header_row) else None  # cells are never None
     header_texts = {c: normalize_header(header.cells[c][0]) for c in columns if c in header.cells}
-    out = []
+    numbers, values = [], []
     for r in range(start, len(rows)):
         row = rows[r]
         if len(row) < width:
@@ -467,8 +479,10 @@ def _data_rows(raw: RawSheet, header: _Header, columns: dict[int, str]) -> list[
             continue
         if r == start and _is_column_numbers(row):
             continue
-        out.append((r + 1, dict(zip(fields, values_of(row)))))
-    return out
+        numbers.append(r + 1)
+        values.append(values_of(row))
+    by_field = zip(*values) if values else ([] for _ in fields)
+    return numbers, {field: list(cells) for field, cells in zip(fields, by_field)}
 
 
 def _getter(indexes: list[int]):
@@ -482,7 +496,7 @@ def _getter(indexes: list[int]):
 _DITTO_FIELDS = ("village", "group")
 
 
-def _fill_down(rows: list[tuple[int, dict[str, object]]], merged: list, start: int) -> None:
+def _fill_down(cells: dict[str, list[object]], merged: list, start: int) -> None:
     """Fill blank 村/组 cells from the row above when the sheet lost its merged cells.
 
     A CSV saved from a sheet with merged 村 and 组 cells keeps the value only in the
@@ -492,15 +506,14 @@ def _fill_down(rows: list[tuple[int, dict[str, object]]], merged: list, start: i
     """
     if any(r1 >= start for (_, _), (r1, _) in merged):
         return
-    last: dict[str, object] = {}
-    for _, values in rows:
-        for field in _DITTO_FIELDS:
-            if field not in values:
-                continue
-            if _filled(values[field]):
-                last[field] = values[field]
-            else:
-                values[field] = last.get(field, values[field])
+    for field in _DITTO_FIELDS:
+        column = cells.get(field, [])
+        last = None
+        for i, value in enumerate(column):
+            if _filled(value):
+                last = value
+            elif last is not None:
+                column[i] = last
 
 
 def _copied_cells(merged: list, start: int) -> dict[int, set[int]]:

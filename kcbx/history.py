@@ -25,6 +25,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import date
 
+from kcbx.db import indexes_rebuilt, insert_rows
 from kcbx.vocab import NOT_STATUSES, RECEIVING_STATUSES
 
 # Order of events on one date: snapshot < change < manual, then import order (id).
@@ -124,8 +125,129 @@ def add_manual(conn: sqlite3.Connection, child_id: int, status: str, on: date,
     return prev_status
 
 
+_UNKNOWN = object()
+_SNAPSHOT_COLUMNS = ("child_id", "date", "status", "school", "reason", "batch_id", "kind",
+                     "next_date", "is_first", "status_before", "school_before", "since")
+# NewSnapshots keeps each event as a list in that order, the child's key in place of its id
+_DATE, _STATUS, _SCHOOL, _NEXT, _FIRST, _BEFORE, _SINCE = 1, 2, 3, 7, 8, 9, 11
+
+
+class NewSnapshots:
+    """The snapshot events of one import, with their spans worked out as they are added.
+
+    `recompute_applied` re-derives each touched child's whole history, which for a
+    roster of 100,000 children costs more than reading the file. Most snapshots need
+    none of it: one that comes last in a history of snapshots only (a new child's first
+    event, or this week's roster of a child without change or manual events) is
+    applied, and its span follows from the child's latest event as `refresh_current`
+    defines it (that event's `next_date` becomes this date). Such snapshots are written
+    with their spans. Any other child (one with a change or manual event, or an older
+    sheet imported after a newer one) goes through `recompute_applied` after the insert.
+
+    Children are keyed by anything unique: the importer uses the ID number, since a new
+    child has no row id before it is inserted. `add` the events in import order, give a
+    new child the cached status `current` says, then `write`.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, stored: dict[object, int]):
+        """`stored` maps the keys of children already in the store to their row ids."""
+        self.conn = conn
+        self.stored = stored
+        self.latest = _latest_of_snapshot_histories(conn, stored.values())
+        self.rows: list[list] = []
+        self.last: dict[object, list] = {}  # key -> the latest row added for it
+        self.recompute: set[object] = set()
+        self.next_dates: dict[int, str] = {}  # stored event id -> its new next_date
+
+    def add(self, key: object, on: str, status: str, school: str | None,
+            reason: str | None, batch: int | None) -> None:
+        """A snapshot of child `key` on the ISO date `on`."""
+        row = [key, on, status, school, reason, batch, "snapshot", None, 0, None, None, None]
+        self.rows.append(row)
+        if key in self.recompute:
+            return
+        latest = self._latest(key)
+        if latest is _UNKNOWN or (latest is not None and latest[0] > on):
+            self.recompute.add(key)
+            return
+        if latest is None:  # the child's first event: its own status holds before it
+            row[_FIRST:] = [1, status, school, on]
+        else:
+            _, prev_status, prev_school, since = latest
+            row[_BEFORE:] = [prev_status, prev_school, since if status == prev_status else on]
+            if key in self.last:
+                self.last[key][_NEXT] = on
+            else:
+                self.next_dates[self.latest[self.stored[key]][0]] = on
+        self.last[key] = row
+
+    def _latest(self, key: object):
+        """(date, status, school, since) of the child's latest event; None for a new child;
+        _UNKNOWN when its history is not snapshots only."""
+        if key in self.last:
+            row = self.last[key]
+            return row[_DATE], row[_STATUS], row[_SCHOOL], row[_SINCE]
+        if key not in self.stored:
+            return None
+        stored = self.latest.get(self.stored[key])
+        return _UNKNOWN if stored is None else stored[1:]
+
+    def current(self, key: object) -> tuple[str | None, str | None]:
+        """(status, since): the cached current status of a child new in this import."""
+        row = self.last.get(key)
+        if row is None or key in self.recompute:
+            return None, None
+        return row[_STATUS], row[_SINCE]
+
+    def write(self, ids: dict[object, int]) -> None:
+        """Insert the events and bring their children's histories up to date.
+
+        `ids` maps every key to its child's row id. Children in `recompute` go through
+        `recompute_applied` last, which re-derives all of their spans.
+        """
+        conn = self.conn
+        with indexes_rebuilt(conn, "status_events", len(self.rows)):
+            insert_rows(conn, "status_events", _SNAPSHOT_COLUMNS,
+                        [(ids[row[0]], *row[1:]) for row in self.rows])
+        for on in set(self.next_dates.values()):  # in practice one date, the sheet's
+            events = _child_table(conn, (e for e, day in self.next_dates.items() if day == on))
+            conn.execute(f"UPDATE status_events SET next_date = ? "
+                         f"WHERE id IN (SELECT id FROM {events})", (on,))
+        changed = []
+        for key, row in self.last.items():
+            child = self.stored.get(key)
+            if child is not None and key not in self.recompute:
+                _, _, status, _, since = self.latest[child]
+                if (row[_STATUS], row[_SINCE]) != (status, since):
+                    changed.append((row[_STATUS], row[_SINCE], child))
+        conn.executemany("UPDATE children SET status = ?, status_since = ? WHERE id = ?", changed)
+        if self.recompute:
+            recompute_applied(conn, [ids[key] for key in self.recompute])
+
+
+def _latest_of_snapshot_histories(conn: sqlite3.Connection,
+                                  child_ids: Iterable[int]) -> dict[int, tuple]:
+    """{child: (event id, date, status, school, since)} of its latest applied event, for
+    each of these children whose history holds snapshots only."""
+    touched = _child_table(conn, child_ids)
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(f"""
+        SELECT e.child_id, e.id, e.date, e.status, e.school, e.since
+          FROM status_events e
+         WHERE e.applied = 1 AND e.next_date IS NULL
+           AND e.child_id IN (SELECT id FROM {touched})
+           AND NOT EXISTS (SELECT 1 FROM status_events other
+                            WHERE other.child_id = e.child_id AND other.kind <> 'snapshot')
+    """)
+    return {row[0]: row[1:] for row in cursor}
+
+
 def _child_table(conn: sqlite3.Connection, child_ids: Iterable[int]) -> str:
-    """Put the ids into a temp table (set-based SQL instead of a query per child)."""
+    """Put the ids into a temp table (set-based SQL instead of a query per child).
+
+    The table is reused: what it held before is gone.
+    """
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM temp.touched")
     conn.executemany("INSERT OR IGNORE INTO temp.touched VALUES (?)", ((i,) for i in child_ids))

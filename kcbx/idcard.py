@@ -9,11 +9,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
+from operator import mul
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+_ZEROS = ord("0") * sum(WEIGHTS)
 
 _SEPARATORS = re.compile(r"[\s\-_'\"‘’“”`]+")
+_CLEAN = re.compile(r"[0-9]{17}[0-9Xx]")  # already what `normalize` makes of it
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 # What Excel leaves of an 18-digit number: 6.10922201503041E+17, or the float's digits
 # with the last ones zeroed (610922201503041000.0). The original digits are gone.
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$")
@@ -30,6 +35,8 @@ def normalize(raw: object) -> str:
         return repr(raw).upper()
     if isinstance(raw, int):
         return str(raw)
+    if type(raw) is str and _CLEAN.fullmatch(raw):  # the usual cell: nothing to normalise
+        return raw.upper()
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(raw)))
     # removing a separator, or upper-casing (ß → SS), can bring characters together that
     # NFKC composes anew: upper-case first, so the last step is NFKC (ß´ → SŚ, every time)
@@ -38,7 +45,10 @@ def normalize(raw: object) -> str:
 
 def check_char(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS))
+    if first17.isascii():  # fast: the bytes of ASCII digits are the digits + 48
+        total = sum(map(mul, first17.encode(), WEIGHTS)) - _ZEROS
+    else:
+        total = sum(map(mul, map(int, first17), WEIGHTS))
     return CHECK_CHARS[total % 11]
 
 
@@ -49,8 +59,13 @@ def is_scientific(text: str) -> bool:
 
 def birth_date(id18: str) -> date | None:
     """Birth date coded in positions 7-14, or None when it is not a real date."""
+    return _date_of(id18[6:14])
+
+
+@lru_cache(maxsize=1 << 14)  # a town's children share a few thousand birth dates
+def _date_of(yyyymmdd: str) -> date | None:
     try:
-        return date(int(id18[6:10]), int(id18[10:12]), int(id18[12:14]))
+        return date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
         return None
 
@@ -66,12 +81,13 @@ def validate(text: str, today: date | None = None) -> str | None:
     Codes: scientific_notation, bad_length (incl. 15-digit numbers: a child born after
     2000 cannot have one), bad_value (non-digits, impossible birth date), bad_checksum.
     """
-    if is_scientific(text):
-        return "scientific_notation"
-    if len(text) != 18:
-        return "bad_length"
-    if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
-        return "bad_value"
+    if not _ID_SHAPE.fullmatch(text):  # the checks below pass for the usual shape
+        if is_scientific(text):
+            return "scientific_notation"
+        if len(text) != 18:
+            return "bad_length"
+        if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
+            return "bad_value"
     born = birth_date(text)
     if born is None or born.year < 1800 or (today is not None and born > today):
         return "bad_value"

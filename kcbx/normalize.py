@@ -31,6 +31,10 @@ def text(v: object) -> str:
     Phone numbers and 组 stored as numbers come back as 18123545211.0 and 3.0; their
     text is what the clerk typed. Dates become ISO text.
     """
+    if type(v) is str:  # most cells: skip the checks below
+        # ASCII text is already NFKC and holds none of the invisible characters
+        return v.strip() if v.isascii() else (
+            unicodedata.normalize("NFKC", v).translate(_INVISIBLE).strip())
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -419,6 +423,8 @@ def phone(v: object) -> str:
     Number cells (18123545211.0) keep all their digits; dashes, spaces and brackets go.
     Never raises: a missing or unreadable phone (无, 打不通) must not cost a child its row.
     """
+    if type(v) is str and v.isascii() and v.isdigit():  # the usual cell: digits typed as text
+        return v
     n = _whole(v)
     if n is not None:
         return str(n) if n >= 0 else ""

@@ -1,6 +1,7 @@
-"""One sheet row → a clean record, or the reasons it must be rejected (SPEC §5, §6).
+"""Sheet rows → clean records, or the reasons they must be rejected (SPEC §5, §6).
 
-Pure functions: no database. The importer adds the checks that need the store
+Census and roster sheets, which can hold 100,000 rows, are checked a column at a time
+(`child_records`); the other kinds row by row. Pure functions: no database. The importer adds the checks that need the store
 (a name already stored under the ID, a change about an unknown child). Every problem
 is a `RowError` with a code from SPEC §5 and a Chinese message that tells the clerk
 how to fix the source sheet; values that hold an ID are masked here, once.
@@ -9,55 +10,13 @@ how to fix the source sheet; values that hold an ID are masked here, once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from typing import NamedTuple
 
-from kcbx import idcard, vocab
-from kcbx import normalize as _normalize
+from kcbx import idcard, normalize, vocab
 
 FORMULA_STARTS = ("=", "+", "-", "@")
-_CACHE_LIMIT = 20_000
-
-
-class _Memoized:
-    """`normalize`'s functions, remembering each distinct cell value's result.
-
-    A roster of 100,000 rows holds a few dozen distinct grades, classes, yes/no words and
-    statuses; normalising each distinct value once keeps import within 2× a bare read.
-    """
-
-    def __init__(self, module):
-        self._module = module
-        self._wrapped: dict[str, object] = {}
-
-    def __getattr__(self, name: str):
-        if name not in self._wrapped:
-            self._wrapped[name] = _memo(getattr(self._module, name))
-        return self._wrapped[name]
-
-
-def _memo(fn):
-    cache: dict[tuple, tuple[bool, object]] = {}
-
-    def wrapper(raw):
-        key = (type(raw), raw)
-        try:
-            ok, value = cache[key]
-        except KeyError:
-            try:
-                ok, value = True, fn(raw)
-            except ValueError as exc:
-                ok, value = False, exc
-            if len(cache) < _CACHE_LIMIT:
-                cache[key] = (ok, value)
-        if not ok:
-            raise value
-        return list(value) if isinstance(value, list) else value
-
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
-
-
-normalize = _Memoized(_normalize)
+_BLANK = ("", None)
+_ORPHAN = "孤儿"
 
 FIELD_NAMES = {
     "name": "姓名", "id_number": "身份证号", "gender": "性别", "birth_date": "出生日期",
@@ -99,6 +58,14 @@ class Record:
     errors: list[RowError] = field(default_factory=list)
 
 
+class Problem(NamedTuple):
+    """Why a cell rejects its row, before it is tied to a row: value as shown, code, message."""
+
+    value: str
+    code: str
+    message: str
+
+
 def _header(headers: dict[str, str], key: str) -> str:
     return headers.get(key) or FIELD_NAMES.get(key, key)
 
@@ -107,31 +74,57 @@ def _shown(value: object) -> str:
     return "" if value is None else normalize.text(value)
 
 
-def check_id(raw: object, row: int, headers: dict[str, str]) -> tuple[str | None, RowError | None]:
-    """The normalised child ID, or the error that rejects the row."""
-    column = _header(headers, "id_number")
+def _clean_id(raw: object) -> str | Problem:
+    """The normalised child ID, or why the row cannot have it."""
     text = idcard.normalize(raw)
     if not text:
-        return None, RowError(row, column, "", "missing_field", "身份证号为空。请补填 18 位身份证号。")
+        return Problem("", "missing_field", "身份证号为空。请补填 18 位身份证号。")
     code = idcard.validate(text)
     if code is None:
-        return text, None
+        return text
     message = ID_HINTS[code]
     if code == "bad_length" and len(text) == 15 and text.isdigit():
         message = BAD_LENGTH_15
-    return None, RowError(row, column, idcard.mask(text), code, message)
+    return Problem(idcard.mask(text), code, message)
+
+
+def _clean_name(raw: object) -> str | Problem:
+    """The name without whitespace; a name that Excel would run as a formula is a problem."""
+    text = normalize.name(raw) if raw not in _BLANK else ""
+    if not text:
+        return Problem("", "missing_field", "姓名为空。请补填姓名。")
+    if text.startswith(FORMULA_STARTS):
+        return Problem(text[:20], "bad_value",
+                       "姓名以 = + - @ 开头，会被表格软件当成公式。请改为正确的姓名。")
+    return text
+
+
+def _clean_status(raw: object) -> str | Problem:
+    """The status code of a 就读状态/学籍状态/变动后状态 cell."""
+    if raw in _BLANK:
+        return Problem("", "missing_field", "状态为空。请填写 在校、外出就读、辍学 等状态。")
+    code = vocab.status_from_word(str(raw))
+    if code is None:
+        return Problem(_shown(raw), "bad_value",
+                       f"不认识的状态「{_shown(raw)}」。请填写 在校、随班就读、送教上门、"
+                       "外出就读、辍学、未入学、休学、已完成义务教育 等。")
+    return code
+
+
+def _checked(outcome: object, row: int, column: str) -> tuple[object, RowError | None]:
+    if isinstance(outcome, Problem):
+        return None, RowError(row, column, *outcome)
+    return outcome, None
+
+
+def check_id(raw: object, row: int, headers: dict[str, str]) -> tuple[str | None, RowError | None]:
+    """The normalised child ID, or the error that rejects the row."""
+    return _checked(_clean_id(raw), row, _header(headers, "id_number"))
 
 
 def check_name(raw: object, row: int, headers: dict[str, str]) -> tuple[str | None, RowError | None]:
     """The name without whitespace; a name that Excel would run as a formula is rejected."""
-    column = _header(headers, "name")
-    text = normalize.name(raw) if raw not in (None, "") else ""
-    if not text:
-        return None, RowError(row, column, "", "missing_field", "姓名为空。请补填姓名。")
-    if text.startswith(FORMULA_STARTS):
-        return None, RowError(row, column, text[:20], "bad_value",
-                              "姓名以 = + - @ 开头，会被表格软件当成公式。请改为正确的姓名。")
-    return text, None
+    return _checked(_clean_name(raw), row, _header(headers, "name"))
 
 
 def _cell(values: dict, key: str) -> object:
@@ -139,140 +132,194 @@ def _cell(values: dict, key: str) -> object:
     return None if value == "" else value
 
 
-def child_record(kind: str, row: int, cells: dict, headers: dict[str, str]) -> Record:
-    """A census or roster row → the child's fields, its status, and any errors."""
-    rec = Record(row, {})
-    errors = rec.errors
-    id_number, err = check_id(cells.get("id_number"), row, headers)
-    if err:
-        errors.append(err)
-    name, err = check_name(cells.get("name"), row, headers)
-    if err:
-        errors.append(err)
-    if id_number is None:
-        return rec
-    values = rec.values
-    values["id_number"] = id_number
-    values["name"] = name
-    born = idcard.birth_date(id_number)
-    values["birth_date"] = born.isoformat()
-    values["gender"] = idcard.gender(id_number)
-    _check_birth(cells, born, row, headers, errors)
-    _check_gender(cells, values["gender"], row, headers, errors)
-    _status(cells, "status", row, headers, errors, values, required=True)
-    _optional(values, errors, row, headers, cells)
-    return rec
+# --- census and roster rows, a column at a time ------------------------------------------
+
+def _outcomes(raws: list, clean, message: str | None = None) -> list:
+    """clean(raw) for every cell, computed once per distinct value.
+
+    When `clean` raises ValueError and a `message` is given, the outcome is a bad_value
+    Problem with that message.
+    """
+    keys = _distinct_keys(raws)
+    done = {}
+    for key, raw in dict(zip(keys, raws)).items():
+        try:
+            done[key] = clean(raw)
+        except ValueError:
+            if message is None:
+                raise
+            done[key] = Problem(_shown(raw), "bad_value", message)
+    return list(map(done.__getitem__, keys))
 
 
-def _check_birth(cells, born: date, row, headers, errors) -> None:
-    raw = _cell(cells, "birth_date")
-    if raw is None:
-        return
-    column = _header(headers, "birth_date")
+_NUMBERS = frozenset({bool, int, float})
+
+
+def _distinct_keys(raws: list) -> list:
+    """Keys that tell the cells apart: the cells themselves, or (type, cell) when a column
+    mixes number types, since 1 == 1.0 == True and those cells are different answers."""
+    if len(_NUMBERS.intersection(map(type, raws))) <= 1:
+        return raws
+    return list(zip(map(type, raws), raws))
+
+
+def _filled(clean):
+    """`clean` for a cell that is filled in; None (nothing to set) for a blank one."""
+    return lambda raw: None if raw in _BLANK else clean(raw)
+
+
+def _or_none(clean):
+    """`clean`, with an empty answer ('' or []) as None: nothing to set."""
+    return lambda raw: clean(raw) or None
+
+
+def _birth_stated(raw: object) -> str | Problem:
+    """The part of an ISO date a birth-date cell states: 2015-03-04, or 2015-03 month-only."""
     try:
         stated, precision = normalize.parse_date(raw)
     except ValueError as exc:
-        errors.append(RowError(row, column, _shown(raw), "bad_date",
-                               f"出生日期「{_shown(raw)}」无法识别（{exc}）。请写成 2015-03-04 这样的日期。"))
-        return
-    same = (stated.year, stated.month) == (born.year, born.month)
-    if precision == "day":
-        same = same and stated.day == born.day
-    if not same:
-        errors.append(RowError(row, column, _shown(raw), "birth_mismatch",
-                               "出生日期与身份证号中的出生日期不一致。请对照户口簿核对哪一个填错了。"))
+        return Problem(_shown(raw), "bad_date",
+                       f"出生日期「{_shown(raw)}」无法识别（{exc}）。请写成 2015-03-04 这样的日期。")
+    return stated.isoformat()[:10 if precision == normalize.DAY else 7]
 
 
-def _check_gender(cells, from_id: str, row, headers, errors) -> None:
-    raw = _cell(cells, "gender")
-    if raw is None:
-        return
-    column = _header(headers, "gender")
-    try:
-        stated = normalize.gender(raw)
-    except ValueError:
-        errors.append(RowError(row, column, _shown(raw), "bad_value", "性别应填 男 或 女。"))
-        return
-    if stated is not None and stated != from_id:
-        errors.append(RowError(row, column, _shown(raw), "gender_mismatch",
-                               "性别与身份证号第 17 位（单数为男，双数为女）不一致。请核对。"))
+# Optional child fields in the order they are checked: (cell, record key, normaliser,
+# message when the normaliser rejects the cell). A blank cell, or one the normaliser
+# finds empty, sets nothing: a blank never erases a stored value.
+_OPTIONAL = (
+    ("school", "school", _or_none(normalize.village_name), None),
+    ("ethnicity", "ethnicity", _or_none(normalize.text), None),
+    ("guardian_relation", "guardian_relation", _or_none(normalize.text), None),
+    ("disability_type", "disability_type", _or_none(normalize.text), None),
+    ("disability_level", "disability_level", _or_none(normalize.text), None),
+    ("remarks", "remarks", _or_none(normalize.text), None),
+    ("student_no", "student_no", _or_none(normalize.text), None),
+    ("address", "address", _or_none(normalize.text), None),
+    ("guardian_name", "guardian_name", _or_none(normalize.name), None),
+    ("village", "village", _or_none(normalize.village_name), None),
+    ("phone", "guardian_phone", _or_none(normalize.phone), None),
+    ("grade", "grade", normalize.grade, None),  # (grade 1-9, or the text of any other)
+    ("class", "class_no", normalize.class_no, "班级无法识别。请写成 1班 或 (1)班。"),
+    ("group", "village_group", normalize.group_no, "组无法识别。请写成 3组 或 第3组。"),
+    ("left_behind", "left_behind", normalize.left_behind, "是否留守应填 是/否（或学籍代码 0/1/2）。"),
+    ("disabled", "disabled", normalize.yes_no, "是否残疾应填 是 或 否。"),
+    ("score", "last_score", normalize.score, "学业成绩应为数字，没有成绩请留空。"),
+    ("absences", "absences", normalize.absences, "缺勤天数应为整数。"),
+    ("orphan", "orphan", normalize.yes_no, "是否孤儿应填 是 或 否。"),
+    ("family_type", "family_type", _or_none(lambda raw: "、".join(normalize.family_types(raw))), None),
+)
+
+
+class _Columns:
+    """The rows of one census or roster sheet, checked a column at a time.
+
+    `values` holds, per record key, one clean value per row (None: nothing to set);
+    `errors` holds each row's errors in the order the checks ran. A row whose ID is not
+    valid is not checked further (`valid`).
+    """
+
+    def __init__(self, row_numbers: list[int], cells: dict[str, list], headers: dict[str, str]):
+        self.row_numbers = row_numbers
+        self.cells = cells
+        self.headers = headers
+        self.errors: list[list[RowError]] = [[] for _ in row_numbers]
+        self.valid = [True] * len(row_numbers)
+        self.values: dict[str, list] = {}
+
+    def column(self, key: str) -> list:
+        """The cells of `key` as read (all blank when the sheet has no such column)."""
+        return self.cells.get(key) or [None] * len(self.row_numbers)
+
+    def reject(self, i: int, key: str, problem: Problem) -> None:
+        if self.valid[i]:
+            self.errors[i].append(RowError(self.row_numbers[i], _header(self.headers, key),
+                                           *problem))
+
+    def check(self, key: str, clean, message: str | None = None) -> list:
+        """clean(cell) of every row; a Problem becomes an error of its row and None."""
+        outcomes = _outcomes(self.column(key), clean, message)
+        if Problem in map(type, outcomes):
+            for i, outcome in enumerate(outcomes):
+                if type(outcome) is Problem:
+                    self.reject(i, key, outcome)
+                    outcomes[i] = None
+        return outcomes
+
+    def records(self) -> list[Record]:
+        keys = list(self.values)
+        out = []
+        for row, valid, errors, values in zip(self.row_numbers, self.valid, self.errors,
+                                              zip(*self.values.values())):
+            clean = {k: v for k, v in zip(keys, values) if v is not None} if valid else {}
+            out.append(Record(row, clean, errors))
+        return out
+
+
+def child_records(row_numbers: list[int], cells: dict[str, list],
+                  headers: dict[str, str]) -> list[Record]:
+    """Census or roster rows → records: the child's fields, its status, and any errors.
+
+    The checks run a column at a time and normalise each distinct cell value once (a
+    roster of 100,000 rows holds a few dozen grades, classes, statuses and yes/no words),
+    which keeps an import close to the time it takes to read the file. A record's errors
+    come in the order of the checks: ID, name, then, when the ID is valid, birth date,
+    gender, status and the optional fields. `cells` holds a sheet's columns by field
+    (headers.ParsedSheet.cells) and `row_numbers` their rows' numbers.
+    """
+    sheet = _Columns(row_numbers, cells, headers)
+    ids = sheet.check("id_number", _clean_id)
+    names = sheet.check("name", _clean_name)
+    sheet.valid = [i is not None for i in ids]
+    births = [idcard.birth_date(i).isoformat() if i else None for i in ids]
+    genders = [idcard.gender(i) if i else None for i in ids]
+    sheet.values.update(id_number=ids, name=names, birth_date=births, gender=genders)
+    if "birth_date" in cells:
+        stated = sheet.check("birth_date", _filled(_birth_stated))
+        for i, (born, day) in enumerate(zip(births, stated)):
+            if born and day is not None and not born.startswith(day):
+                sheet.reject(i, "birth_date", Problem(
+                    _shown(cells["birth_date"][i]), "birth_mismatch",
+                    "出生日期与身份证号中的出生日期不一致。请对照户口簿核对哪一个填错了。"))
+    if "gender" in cells:
+        stated = sheet.check("gender", _filled(normalize.gender), "性别应填 男 或 女。")
+        for i, (from_id, said) in enumerate(zip(genders, stated)):
+            if from_id and said is not None and said != from_id:
+                sheet.reject(i, "gender", Problem(
+                    _shown(cells["gender"][i]), "gender_mismatch",
+                    "性别与身份证号第 17 位（单数为男，双数为女）不一致。请核对。"))
+    sheet.values["status"] = sheet.check("status", _clean_status)
+    for key, target, clean, message in _OPTIONAL:
+        if key in cells:
+            sheet.values[target] = sheet.check(key, _filled(clean), message)
+    values = sheet.values
+    if "grade" in values:
+        grades = values.pop("grade")
+        values["grade"] = [g and g[0] for g in grades]
+        values["grade_text"] = [g and g[1] for g in grades]
+    if "orphan" in values:  # 是否孤儿 = 是 adds 孤儿 to the family types
+        orphans = values.pop("orphan")
+        families = values.get("family_type", [None] * len(orphans))
+        values["family_type"] = [_with_orphan(f) if orphan else f
+                                 for f, orphan in zip(families, orphans)]
+    if "disability_type" in values:  # a disability type says the child is disabled
+        disabled = values.get("disabled", [None] * len(row_numbers))
+        values["disabled"] = [True if d is None and kind else d
+                              for d, kind in zip(disabled, values["disability_type"])]
+    return sheet.records()
+
+
+def _with_orphan(family_type: str | None) -> str:
+    types = family_type.split("、") if family_type else []
+    return family_type if _ORPHAN in types else "、".join([*types, _ORPHAN])
 
 
 def _status(cells, key, row, headers, errors, values, *, required: bool) -> None:
-    raw = _cell(cells, key)
-    column = _header(headers, key)
-    if raw is None:
-        if required:
-            errors.append(RowError(row, column, "", "missing_field",
-                                   "状态为空。请填写 在校、外出就读、辍学 等状态。"))
-        values[key] = None
-        return
-    code = _status_word(str(raw))
-    if code is None:
-        errors.append(RowError(row, column, _shown(raw), "bad_value",
-                               f"不认识的状态「{_shown(raw)}」。请填写 在校、随班就读、送教上门、"
-                               "外出就读、辍学、未入学、休学、已完成义务教育 等。"))
-    values[key] = code
-
-
-_status_word = _memo(vocab.status_from_word)
-
-
-def _convert(values, errors, row, headers, cells, key, fn, message, target=None) -> None:
-    """Apply a normaliser to one optional cell; a ValueError becomes a bad_value error."""
-    raw = _cell(cells, key)
-    if raw is None:
-        return
-    try:
-        values[target or key] = fn(raw)
-    except ValueError:
-        errors.append(RowError(row, _header(headers, key), _shown(raw), "bad_value", message))
-
-
-def _optional(values, errors, row, headers, cells) -> None:
-    """Every optional child field: normalised when present, never guessed when absent."""
-    if _cell(cells, "school") is not None:
-        values["school"] = normalize.village_name(cells["school"]) or None
-    for key in ("ethnicity", "guardian_relation", "disability_type",
-                "disability_level", "remarks", "student_no", "address"):
-        raw = _cell(cells, key)
-        if raw is not None:
-            values[key] = normalize.text(raw) or None
-    if _cell(cells, "guardian_name") is not None:
-        values["guardian_name"] = normalize.name(cells["guardian_name"]) or None
-    if _cell(cells, "village") is not None:
-        values["village"] = normalize.village_name(cells["village"]) or None
-    if _cell(cells, "phone") is not None:
-        values["guardian_phone"] = normalize.phone(cells["phone"]) or None
-    raw_grade = _cell(cells, "grade")
-    if raw_grade is not None:
-        values["grade"], values["grade_text"] = normalize.grade(raw_grade)
-    _convert(values, errors, row, headers, cells, "class", normalize.class_no,
-             "班级无法识别。请写成 1班 或 (1)班。", target="class_no")
-    _convert(values, errors, row, headers, cells, "group", normalize.group_no,
-             "组无法识别。请写成 3组 或 第3组。", target="village_group")
-    _convert(values, errors, row, headers, cells, "left_behind", normalize.left_behind,
-             "是否留守应填 是/否（或学籍代码 0/1/2）。")
-    _convert(values, errors, row, headers, cells, "disabled", normalize.yes_no,
-             "是否残疾应填 是 或 否。")
-    _convert(values, errors, row, headers, cells, "score", normalize.score,
-             "学业成绩应为数字，没有成绩请留空。", target="last_score")
-    _convert(values, errors, row, headers, cells, "absences", normalize.absences,
-             "缺勤天数应为整数。")
-    family = _cell(cells, "family_type")
-    types = normalize.family_types(family) if family is not None else []
-    orphan = _cell(cells, "orphan")
-    if orphan is not None:
-        try:
-            if normalize.yes_no(orphan) and "孤儿" not in types:
-                types.append("孤儿")
-        except ValueError:
-            errors.append(RowError(row, _header(headers, "orphan"), _shown(orphan), "bad_value",
-                                   "是否孤儿应填 是 或 否。"))
-    if types:
-        values["family_type"] = "、".join(types)
-    if values.get("disability_type") and "disabled" not in values:
-        values["disabled"] = True
+    status = _clean_status(cells.get(key))
+    if isinstance(status, Problem):
+        if required or status.code != "missing_field":
+            errors.append(RowError(row, _header(headers, key), *status))
+        status = None
+    values[key] = status
 
 
 def change_record(row: int, cells: dict, headers: dict[str, str]) -> Record:
