@@ -200,7 +200,6 @@ def open_cases(conn: sqlite3.Connection, as_of: date) -> list[Case]:
     That is a child in the 户籍 census or on a local school's roll on D (a 随迁 child who
     drops out of a local school is that school's case). Dropouts first, longest first.
     """
-    window = age_window(as_of, settings.get(conn, "cutoff"))
     status_d = history.status_at("d", ":as_of")
     school_d = history.status_at("d", ":as_of", "school")
     rows = conn.execute(f"""
@@ -221,10 +220,16 @@ def open_cases(conn: sqlite3.Connection, as_of: date) -> list[Case]:
            AND c.birth_date BETWEEN :born_from AND :born_to
            AND (c.in_census = 1 OR {school_d} IN {LOCAL_SCHOOLS})
          ORDER BY {status_d} = 'suspected', since IS NOT NULL, since, v.id, c.name, c.id""",
-        {"as_of": as_of.isoformat(), "born_from": window.born_from.isoformat(),
-         "born_to": window.born_to.isoformat()})
+        _window_params(conn, as_of))
     return [Case(**{**dict(r), "since": _day(r["since"]),
                     "last_followup": _day(r["last_followup"])}) for r in rows]
+
+
+def _window_params(conn: sqlite3.Connection, as_of: date) -> dict[str, str]:
+    """D and the birth dates of compulsory age on D, as SQL parameters."""
+    window = age_window(as_of, settings.get(conn, "cutoff"))
+    return {"as_of": as_of.isoformat(), "born_from": window.born_from.isoformat(),
+            "born_to": window.born_to.isoformat()}
 
 
 def _day(text: str | None) -> date | None:
@@ -266,7 +271,8 @@ def unmatched_returns(conn: sqlite3.Connection, as_of: date) -> list[sqlite3.Row
           LEFT JOIN teachers t ON t.id = s.teacher_id
          WHERE {history.status_at('d', ':as_of')} IN {_sql_list(history.ALERT_STATUSES)}
            AND (d.date > :as_of OR d.since IS NULL OR s.date >= d.since)
-         ORDER BY c.village_id, c.id""", {"as_of": as_of.isoformat()}).fetchall()
+           AND c.birth_date BETWEEN :born_from AND :born_to
+         ORDER BY c.village_id, c.id""", _window_params(conn, as_of)).fetchall()
 
 
 def returned_without_followup(conn: sqlite3.Connection, as_of: date,
@@ -300,8 +306,9 @@ def returned_without_followup(conn: sqlite3.Connection, as_of: date,
          WHERE {history.status_at('d', ':as_of')} IN {_sql_list(history.RETURN_TO)}
            AND julianday(:as_of) - julianday(coalesce(due.last_followup, due.returned_on))
                > :days
+           AND c.birth_date BETWEEN :born_from AND :born_to
          ORDER BY c.village_id, c.id""",
-        {"as_of": as_of.isoformat(), "start": school_year_start(as_of).isoformat(),
+        {**_window_params(conn, as_of), "start": school_year_start(as_of).isoformat(),
          "days": days}).fetchall()
 
 
@@ -359,12 +366,9 @@ class _Inspector:
         self.as_of = as_of
         self.week_start = week_start
         self.cutoff = settings.get(conn, "cutoff")
-        window = age_window(as_of, self.cutoff)
-        self.window = window
-        self.params = {"as_of": as_of.isoformat(), "week_start": week_start.isoformat(),
-                       "start": school_year_start(as_of).isoformat(),
-                       "born_from": window.born_from.isoformat(),
-                       "born_to": window.born_to.isoformat()}
+        self.window = age_window(as_of, self.cutoff)
+        self.params = {**_window_params(conn, as_of), "week_start": week_start.isoformat(),
+                       "start": school_year_start(as_of).isoformat()}
         units = conn.execute("SELECT id, kind, name, head_name, head_phone FROM units").fetchall()
         self.units = {u["id"]: u for u in units}
         self.unit_ids = {(u["kind"], u["name"]): u["id"] for u in units}
@@ -521,7 +525,7 @@ class _Inspector:
               JOIN import_batches b ON b.id = e.batch_id AND b.undone_at IS NULL
               JOIN children c ON c.id = e.child_id
              WHERE e.code = 'name_conflict' AND e.resolved_at IS NULL
-               AND b.sheet_date <= :as_of
+               AND b.sheet_date <= :as_of AND c.birth_date BETWEEN :born_from AND :born_to
              GROUP BY e.child_id, e.value
              ORDER BY c.village_id, c.id""")
         return [self.finding(

@@ -1244,7 +1244,7 @@ def report_weekly(
     fail_on_alert: bool = typer.Option(
         False, "--fail-on-alert", help="督查发现问题时以退出码 4 结束（供定时任务判断）。"),
 ) -> None:
-    """生成控辍保学周报：总体指标、本周变化、分村分校、劝返进展、督查事项、上报情况。例：kcbx report weekly --week 2025-W10 --format xlsx"""
+    """生成控辍保学周报：指标、变化、分村分校、劝返、督查、上报。例：kcbx report weekly --week 2025-W10 --format xlsx"""
     from datetime import date
 
     from kcbx import report
@@ -1294,10 +1294,6 @@ def _write_report(result, fmt: str, out: Optional[Path]) -> None:
 class CheckFormat(str, Enum):
     table = "table"
     json = "json"
-
-
-CHECK_KEYS = ("kind", "kind_name", "unit", "role", "person", "phone", "child", "id_number",
-              "detail")
 
 
 @command(app, "check")

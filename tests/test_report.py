@@ -20,6 +20,7 @@ from sheets import (FOLLOWUP_HEADERS, TEACHER_HEADERS, census, census_row, make_
 from typer.testing import CliRunner
 
 from kcbx.cli import app
+from kcbx.report import iso_week, last_complete_week
 
 BORN = {"王一": date(2015, 3, 4), "王二": date(2014, 5, 6), "王三": date(2013, 7, 8),
         "王四": date(2012, 2, 2), "李一": date(2015, 1, 1), "李二": date(2016, 6, 6),
@@ -450,3 +451,57 @@ def test_week_options(story):
     result = town.run("report", "weekly", "--week", "2025-W12", "--as-of", "2025-03-19", code=1)
     assert "只能用一个" in result.stderr
     assert "2025-W10" in town.run("report", "weekly", "--week", "W10", code=1).stderr
+
+
+def test_first_week_of_a_school_year_compares_with_the_year_before(story):
+    town, _ = story
+    data = town.report("2024-W35")                   # 2024-08-26 … 2024-09-01 (A)
+    assert [p["as_of"] for p in data["trend"]] == ["2024-09-01"]
+    assert data["overview"]["previous_as_of"] == "2024-08-25"
+    before = json.loads(town.run("rates", "--as-of", "2024-08-25", "--format",
+                                 "json").stdout)["groups"][0]
+    assert data["overview"]["previous"] == {k: v for k, v in before.items()
+                                            if k not in ("by", "key")}
+
+
+@pytest.mark.parametrize("today, label", [
+    (date(2025, 3, 12), "2025-W10"),    # a Wednesday: last week
+    (date(2025, 3, 16), "2025-W10"),    # a Sunday: this week is not over yet
+    (date(2025, 3, 17), "2025-W11"),    # the Monday after
+    (date(2025, 1, 1), "2024-W52"),     # ISO years: 2024-12-23 … 2024-12-29
+])
+def test_last_complete_week(today, label):
+    week = last_complete_week(today)
+    assert week.label == label
+    assert (week.start.weekday(), (week.end - week.start).days) == (0, 6)
+    assert iso_week(label) == week
+
+
+def test_json_keys_are_the_documented_ones(story):
+    _, taken = story
+    data = taken["2025-W12"]
+    figures = ["enrollment", "disabled_enrollment", "retention", "dropouts", "returned", "counts"]
+    assert list(data) == ["town", "week", "school_year_start", "target", "overview", "changes",
+                          "villages", "schools", "cases", "findings", "reporting", "trend"]
+    assert list(data["overview"]) == ["current", "previous", "previous_as_of", "change"]
+    assert list(data["overview"]["current"]) == figures
+    assert list(data["changes"]) == ["counts", "status", "flags", "pairings"]
+    assert list(data["changes"]["status"][0]) == [
+        "date", "name", "id_number", "village", "school", "before", "after", "kind",
+        "event_type", "reason", "change"]
+    assert list(data["changes"]["flags"][0]) == [
+        "date", "name", "id_number", "village", "flag", "change", "source", "reason"]
+    assert list(data["changes"]["pairings"][0]) == [
+        "date", "name", "id_number", "village", "teacher", "teacher_school", "change",
+        "source", "reason"]
+    assert list(data["villages"][0]) == ["kind", "name", "head", "new_dropouts", "returns",
+                                         *figures]
+    assert list(data["cases"][0]) == [
+        "name", "id_number", "village", "school", "status", "since", "days", "teacher",
+        "teacher_school", "teacher_phone", "guardian_name", "guardian_phone", "last_followup",
+        "last_method", "last_by", "last_result"]
+    assert list(data["findings"][0]) == ["kind", "kind_name", "unit", "role", "person", "phone",
+                                         "child", "id_number", "detail"]
+    assert list(data["reporting"][0]) == ["unit", "kind", "head", "reported", "sheets", "kinds",
+                                          "last_sheet"]
+    assert list(data["trend"][0]) == ["week", "as_of", *figures]
