@@ -253,3 +253,20 @@ def test_random_junk_never_crashes(tmp_path_factory, rows):
     result = importer.import_files(conn, [path], importer.Options(kind="census"))
     for batch in result.batches:
         assert batch.inserted + batch.updated + batch.unchanged + batch.rejected <= batch.rows
+
+
+def test_units_sheet_sets_heads_phones_and_catchments(run, db_path, tmp_path):
+    path = write_xlsx(tmp_path / "units.xlsx", ["单位名称", "类型", "负责人", "负责人电话", "对口小学", "对口中学"], [
+        ["中坝村", "村", "张村长", 13900000001.0, "后柳中坝小学", "后柳中学"],
+        ["后柳中学", "学校", "李校长", "13900000002", "", ""],
+    ])
+    result = run("import", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["batches"][0]["kind"] == "units"
+    listed = {u["name"]: u for u in json.loads(run("units", "list", "--format", "json").stdout)}
+    assert listed["中坝村"]["head_name"] == "张村长" and listed["中坝村"]["head_phone"] == "13900000001"
+    assert listed["中坝村"]["catchment_primary"] == "后柳中坝小学"
+    assert listed["中坝村"]["catchment_middle"] == "后柳中学"
+    assert listed["后柳中学"]["head_name"] == "李校长"
+    assert run("undo", "1").exit_code == 0
+    assert json.loads(run("units", "list", "--format", "json").stdout) == []
