@@ -595,18 +595,22 @@ def _child_by_id(conn: sqlite3.Connection, sheet: _Sheet, rec: Record) -> sqlite
     return child
 
 
+def _stored_child_rows(conn: sqlite3.Connection, sheet: _Sheet):
+    """(record, child) for each accepted row about a stored child; the rest get an error."""
+    for rec in sheet.records:
+        if rec.errors:
+            continue
+        child = _child_by_id(conn, sheet, rec)
+        if child is not None:
+            yield rec.values, child
+
+
 def _write_changes(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
                    unit_id: int | None) -> None:
     """One change event per accepted row; applied flags are re-decided afterwards."""
     res = sheet.result
     touched = []
-    for rec in sheet.records:
-        if rec.errors:
-            continue
-        child = _child_by_id(conn, sheet, rec)
-        if child is None:
-            continue
-        v = rec.values
+    for v, child in _stored_child_rows(conn, sheet):
         writer.insert("status_events", {
             "child_id": child["id"], "date": v["date"], "status": v["status"],
             "prev_status": v.get("prev_status"), "school": v.get("school"),
@@ -619,16 +623,11 @@ def _write_changes(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
 
 def _write_followups(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
                      unit_id: int | None) -> None:
+    """One follow-up per accepted row, linked to the teacher when school + name match."""
     res = sheet.result
     teachers = {(r["school"], r["name"]): r["id"] for r in conn.execute(
         "SELECT t.id, t.name, u.name AS school FROM teachers t JOIN units u ON u.id = t.school_id")}
-    for rec in sheet.records:
-        if rec.errors:
-            continue
-        child = _child_by_id(conn, sheet, rec)
-        if child is None:
-            continue
-        v = rec.values
+    for v, child in _stored_child_rows(conn, sheet):
         writer.insert("followups", {
             "child_id": child["id"], "date": v["date"], "by_name": v["by_name"],
             "by_school": v.get("by_school"),

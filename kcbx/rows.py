@@ -322,8 +322,8 @@ def _status(cells, key, row, headers, errors, values, *, required: bool) -> None
     values[key] = status
 
 
-def change_record(row: int, cells: dict, headers: dict[str, str]) -> Record:
-    """A status-change row (变动日期, 变动类型, 变动前状态, 变动后状态)."""
+def _about_stored_child(row: int, cells: dict, headers: dict[str, str]) -> Record:
+    """The start of a row about a child already in the store: its ID, its name, its date."""
     rec = Record(row, {})
     id_number, err = check_id(cells.get("id_number"), row, headers)
     if err:
@@ -332,6 +332,12 @@ def change_record(row: int, cells: dict, headers: dict[str, str]) -> Record:
     raw_name = cells.get("name")
     rec.values["name"] = normalize.name(raw_name) if raw_name not in (None, "") else None
     _date(cells, "date", row, headers, rec, required=True)
+    return rec
+
+
+def change_record(row: int, cells: dict, headers: dict[str, str]) -> Record:
+    """A status-change row (变动日期, 变动类型, 变动前状态, 变动后状态)."""
+    rec = _about_stored_child(row, cells, headers)
     _status(cells, "status", row, headers, rec.errors, rec.values, required=True)
     _status(cells, "prev_status", row, headers, rec.errors, rec.values, required=False)
     for key in ("event", "school", "prev_school", "handler", "remarks"):
@@ -357,14 +363,7 @@ def _date(cells, key, row, headers, rec: Record, *, required: bool) -> None:
 
 def followup_record(row: int, cells: dict, headers: dict[str, str]) -> Record:
     """A 劝返/帮扶 record row."""
-    rec = Record(row, {})
-    id_number, err = check_id(cells.get("id_number"), row, headers)
-    if err:
-        rec.errors.append(err)
-    rec.values["id_number"] = id_number
-    raw_name = cells.get("name")
-    rec.values["name"] = normalize.name(raw_name) if raw_name not in (None, "") else None
-    _date(cells, "date", row, headers, rec, required=True)
+    rec = _about_stored_child(row, cells, headers)
     _date(cells, "next_date", row, headers, rec, required=False)
     by_name = _cell(cells, "by_name")
     if by_name is None:
