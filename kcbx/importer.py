@@ -104,10 +104,18 @@ class ImportResult:
 
 @dataclass
 class _Sheet:
+    """One sheet on its way in: census and roster rows are checked into `children` (a
+    column per field), the other kinds row by row into `records`."""
+
     parsed: headers.ParsedSheet
     sha256: str
     result: BatchResult
     records: list[Record] = field(default_factory=list)
+    children: rows.ChildRows | None = None
+
+    def row_errors(self) -> list[list[RowError]]:
+        """Each row's errors, in row order."""
+        return self.children.errors if self.children else [r.errors for r in self.records]
 
 
 def import_files(conn: sqlite3.Connection, paths: Sequence[Path], options: Options,
@@ -140,7 +148,7 @@ def _import(conn: sqlite3.Connection, paths: Sequence[Path], options: Options,
     sheets = _read_all(paths, options, result.notes)
     todo = [s for s in sheets if not _skip_if_imported(conn, s, options, result.notes)]
     for s in todo:
-        s.records = _validate(s)
+        _validate(s)
     _reject_same_id_two_names(todo)
     result.batches = [s.result for s in sheets]
     if not todo:
@@ -152,11 +160,11 @@ def _import(conn: sqlite3.Connection, paths: Sequence[Path], options: Options,
             # Asked again under the write lock: another kcbx may have imported the same
             # file while this one was reading it (a cron job and the clerk, a double click).
             todo = [s for s in todo if not _skip_if_imported(conn, s, options, result.notes)]
-            total = sum(len(s.records) for s in todo)
+            total = sum(s.result.rows for s in todo)
             done = 0
             for s in todo:
                 _write_sheet(conn, s, options)
-                done += len(s.records)
+                done += s.result.rows
                 if progress:
                     progress(s.result.file, done, total)
             if options.strict and result.rejected:
@@ -252,41 +260,40 @@ def _already_imported(conn: sqlite3.Connection, sheet: _Sheet) -> bool:
 # ---------------------------------------------------------------- validation
 
 
-def _validate(sheet: _Sheet) -> list[Record]:
+def _validate(sheet: _Sheet) -> None:
     kind = sheet.parsed.kind
     hdrs = sheet.parsed.column_headers
     if kind in ("census", "roster"):
-        return rows.child_records(sheet.parsed.row_numbers, sheet.parsed.cells, hdrs)
+        sheet.children = rows.child_rows(sheet.parsed.row_numbers, sheet.parsed.cells, hdrs)
+        return
     make = {
         "changes": rows.change_record,
         "followups": rows.followup_record,
         "teachers": rows.teacher_record,
         "units": rows.unit_record,
     }[kind]
-    return [make(row_no, cells, hdrs) for row_no, cells in sheet.parsed.rows]
+    sheet.records = [make(row_no, cells, hdrs) for row_no, cells in sheet.parsed.rows]
 
 
 def _reject_same_id_two_names(sheets: list[_Sheet]) -> None:
     """The same ID under two names anywhere in one call rejects every such row."""
     first: dict[str, str] = {}  # ID number -> the first name seen with it
     clashing: dict[str, set[str]] = defaultdict(set)
-    for s in sheets:
-        if s.parsed.kind in ("census", "roster"):
-            for rec in s.records:
-                id_number, name = rec.values.get("id_number"), rec.values.get("name")
-                if id_number and name and first.setdefault(id_number, name) != name:
-                    clashing[id_number].update((first[id_number], name))
+    children = [s.children for s in sheets if s.children]
+    for c in children:
+        for id_number, name in zip(c.column("id_number"), c.column("name")):
+            if id_number and name and first.setdefault(id_number, name) != name:
+                clashing[id_number].update((first[id_number], name))
     if not clashing:
         return
     for s in sheets:
-        if s.parsed.kind not in ("census", "roster"):
+        if not s.children:
             continue
-        for rec in s.records:
-            id_number = rec.values.get("id_number")
+        column = s.parsed.column_headers.get("id_number", "身份证号")
+        for i, id_number in enumerate(s.children.column("id_number")):
             if id_number in clashing:
-                column = s.parsed.column_headers.get("id_number", "身份证号")
-                rec.errors.append(RowError(
-                    rec.row, column, idcard.mask(id_number), "name_conflict",
+                s.children.errors[i].append(RowError(
+                    s.children.row_numbers[i], column, idcard.mask(id_number), "name_conflict",
                     f"同一身份证号在本次导入的表格中对应两个姓名（{'、'.join(sorted(clashing[id_number]))}），"
                     "这两行都未导入。请与村、学校核实是谁的号码后改正再导入。"))
 
@@ -313,16 +320,24 @@ class _Writer:
     def update(self, table: str, row: sqlite3.Row, values: dict) -> bool:
         """Write the values that differ from `row`; return whether anything changed."""
         changed = {k: v for k, v in values.items() if row[k] != v}
-        if not changed:
-            return False
-        sets = ", ".join(f"{k} = ?" for k in changed)
-        self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?",
-                          (*changed.values(), row["id"]))
-        before = {k: row[k] for k in changed}
-        self.conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action, before) "
-                          "VALUES (?, ?, ?, 'update', ?)",
-                          (self.batch_id, table, row["id"], json.dumps(before, ensure_ascii=False)))
-        return True
+        if changed:
+            self.write_changes(table, [(row["id"], {k: row[k] for k in changed}, changed)])
+        return bool(changed)
+
+    def write_changes(self, table: str, changes: list[tuple[int, dict, dict]]) -> None:
+        """Apply (row id, {column: old value}, {column: new value}) changes, keeping the
+        old values for undo; rows that change the same columns share one statement."""
+        statements: dict[tuple, list] = defaultdict(list)
+        for row_id, _, after in changes:
+            statements[tuple(after)].append((*after.values(), row_id))
+        for columns, params in statements.items():
+            sets = ", ".join(f"{k} = ?" for k in columns)
+            self.conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", params)
+        self.conn.executemany(
+            "INSERT INTO batch_changes (batch_id, table_name, row_id, action, before) "
+            "VALUES (?, ?, ?, 'update', ?)",
+            [(self.batch_id, table, row_id, json.dumps(before, ensure_ascii=False))
+             for row_id, before, _ in changes])
 
 
 def _write_sheet(conn: sqlite3.Connection, sheet: _Sheet, options: Options) -> None:
@@ -343,9 +358,10 @@ def _write_sheet(conn: sqlite3.Connection, sheet: _Sheet, options: Options) -> N
              "roster": _write_children, "changes": _write_changes,
              "followups": _write_followups}[res.kind]
     write(conn, writer, sheet, unit_id)
-    for rec in sheet.records:
-        res.errors.extend(rec.errors)
-    res.rejected = sum(1 for rec in sheet.records if rec.errors)
+    row_errors = sheet.row_errors()
+    for errors in row_errors:
+        res.errors.extend(errors)
+    res.rejected = sum(1 for errors in row_errors if errors)
     conn.executemany(
         "INSERT INTO import_errors (batch_id, row, column_name, value, code, message, child_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -365,10 +381,10 @@ def _reporting_unit(writer: _Writer, sheet: _Sheet, options: Options) -> int | N
     kind = sheet.parsed.kind
     if kind == "census":
         name = options.unit or _title_match(_TITLE_UNIT, sheet.parsed.title, strip_town=True)
-        name = name or _most_common(rec.values.get("village") for rec in sheet.records)
+        name = name or _most_common(sheet.children.column("village"))
         return _ensure_unit(writer, "village", name) if name else None
     if kind == "roster":
-        name = options.unit or _most_common(rec.values.get("school") for rec in sheet.records)
+        name = options.unit or _most_common(sheet.children.column("school"))
         name = name or _title_match(_TITLE_SCHOOL, sheet.parsed.title)
         if not name:
             raise FileProblem(f"{sheet.result.file}{_sheet_label(sheet.result.sheet)}：看不出这是哪所学校"
@@ -406,161 +422,234 @@ def _ensure_unit(writer: _Writer, kind: str, name: str) -> int:
 
 def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
                     unit_id: int | None) -> None:
-    """Upsert census/roster children and write one snapshot event per accepted row."""
+    """Upsert census/roster children and write one snapshot event per accepted row.
+
+    A column at a time, as the rows were checked: `_child_columns` says what the rows
+    set, new children are inserted in bulk under ids given here (so their events need
+    no look-up), and stored ones are compared a column at a time, only what changed
+    written. A child listed twice in one sheet is one child: the later row's values win.
+    """
     res = sheet.result
-    is_census = res.kind == "census"
-    unit_name = res.unit
-    day = res.sheet_date.isoformat()
-    schools = {unit_name: unit_id}
-    villages = {r["name"]: r["id"] for r in conn.execute(
-        "SELECT id, name FROM units WHERE kind = 'village'")}
-    present = set(sheet.parsed.column_headers)
-    stored = _stored_children(conn, [r.values["id_number"] for r in sheet.records
-                                     if not r.errors and r.values.get("id_number")])
-    snapshots = history.NewSnapshots(conn, {i: r["id"] for i, r in stored.items()})
-    new_children: dict[str, dict] = {}  # id_number -> fields, inserted in bulk below
-    for rec in sheet.records:
-        if rec.errors:
-            continue
-        v = rec.values
-        id_number = v["id_number"]
-        old = stored.get(id_number)
-        if old is not None and old["name"] != v["name"]:
-            rec.errors.append(_stored_name_conflict(sheet, rec, old))
-            continue
-        if is_census and v.get("village") and v["village"] not in villages:
-            villages[v["village"]] = _ensure_unit(writer, "village", v["village"])
-        school = v.get("school") if is_census else (v.get("school") or unit_name)
-        if not is_census and school not in schools:
-            schools[school] = _ensure_unit(writer, "school", school)
-        fields = _child_fields(v, is_census, school, villages, old, present)
-        if is_census and fields.get("village_id") is None and unit_id is not None:
-            fields["village_id"] = unit_id
-        if old is None:
-            if id_number in new_children:  # listed twice in one sheet: the later row wins
-                new_children[id_number].update(fields)
-                res.unchanged += 1
-            else:
-                new_children[id_number] = fields
-                res.inserted += 1
-        elif writer.update("children", old, fields):
-            res.updated += 1
+    checked = sheet.children
+    id_numbers, names = checked.column("id_number"), checked.column("name")
+    accepted = [i for i, errors in enumerate(checked.errors) if not errors]
+    stored = _stored_children(conn, _pick(id_numbers, accepted))
+    take = []  # the rows written: accepted, and not a stored child under another name
+    for i in accepted:
+        old = stored.get(id_numbers[i])
+        if old is not None and old[_NAME] != names[i]:
+            checked.errors[i].append(_stored_name_conflict(
+                sheet, checked.row_numbers[i], names[i], old[_ID], old[_ID_NUMBER], old[_NAME]))
         else:
-            res.unchanged += 1
-        snapshots.add(id_number, day, v["status"], school, v.get("remarks"), res.batch)
-    ids = {i: r["id"] for i, r in stored.items()}
-    ids.update(_insert_children(conn, writer, new_children, snapshots))
-    _insert_events(conn, writer, snapshots, ids)
-    if not is_census:
-        grades: dict[str, list] = defaultdict(list)  # school -> the grades its rows give
-        for r in sheet.records:
-            grades[r.values.get("school") or unit_name].append(r.values.get("grade"))
-        for name, school_id in schools.items():
-            _set_school_level(conn, school_id, grades[name])
+            take.append(i)
+    keys = _pick(id_numbers, take)
+    olds = [stored.get(k) for k in keys]
+    schools, villages, school_ids = _units_of_rows(writer, sheet, take, unit_id)
+    columns = _child_columns(checked.values, take, res.kind == "census", schools, villages,
+                             unit_id, [old is not None and old[_IN_CENSUS] for old in olds],
+                             set(sheet.parsed.column_headers))
+    first: dict[str, int] = {}  # ID number -> its first row in `take`
+    later = [j for j, key in enumerate(keys) if first.setdefault(key, j) != j]
+    for j in later:  # listed twice: the later row's values win
+        for column in columns.values():
+            if column[j] is not _KEEP:
+                column[first[keys[j]]] = column[j]
+    new = [j for j in first.values() if olds[j] is None]
+    known = [j for j in first.values() if olds[j] is not None]
+    start = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM children").fetchone()[0]
+    child_ids = {keys[j]: start + n for n, j in enumerate(new)}
+    child_ids.update((keys[j], olds[j][_ID]) for j in known)
+    snapshots = history.NewSnapshots(conn, [olds[j][_ID] for j in known])
+    snapshots.add(_pick(child_ids, keys), res.sheet_date.isoformat(),
+                  _pick(checked.column("status"), take), schools,
+                  _pick(checked.column("remarks"), take), res.batch)
+    _insert_children(conn, writer, start, _pick(keys, new),
+                     {k: _pick(column, new) for k, column in columns.items()}, snapshots)
+    updated = _update_children(writer, _pick(olds, known),
+                               {k: _pick(column, known) for k, column in columns.items()})
+    res.inserted += len(new)
+    res.updated += updated
+    res.unchanged += len(known) - updated + len(later)
+    first_event = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM status_events").fetchone()[0]
+    snapshots.write()
+    conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
+                 "SELECT ?, 'status_events', id, 'insert' FROM status_events WHERE id >= ?",
+                 (writer.batch_id, first_event))
+    grades: dict[str, list] = defaultdict(list)  # school -> the grades its rows give
+    for school, grade in zip(checked.column("school"), checked.column("grade")):
+        grades[school or res.unit].append(grade)
+    for name, school_id in school_ids.items():
+        _set_school_level(conn, school_id, grades[name])
+
+
+def _pick(column: Sequence | dict, at: list) -> list:
+    """column[i] for each i in `at`."""
+    return list(map(column.__getitem__, at))
+
+
+def _units_of_rows(writer: _Writer, sheet: _Sheet, take: list[int],
+                   unit_id: int | None) -> tuple[list, dict[str, int], dict[str, int]]:
+    """The school each row names (a roster row without one: the sheet's school); the
+    village units by name; a roster's school units by name. A village a census names and
+    a school a roster names are added as units when new, in the order the rows name them."""
+    res = sheet.result
+    named = _pick(sheet.children.column("school"), take)
+    villages = {r["name"]: r["id"] for r in writer.conn.execute(
+        "SELECT id, name FROM units WHERE kind = 'village'")}
+    if res.kind == "census":
+        for name in dict.fromkeys(_pick(sheet.children.column("village"), take)):
+            if name and name not in villages:
+                villages[name] = _ensure_unit(writer, "village", name)
+        return named, villages, {}
+    schools = [name or res.unit for name in named]
+    school_ids = {res.unit: unit_id}
+    for name in dict.fromkeys(schools):
+        if name not in school_ids:
+            school_ids[name] = _ensure_unit(writer, "school", name)
+    return schools, villages, school_ids
 
 
 CHILD_DEFAULTS = {"left_behind": 0, "disabled": 0, "in_census": 0}
 
 
-def _insert_children(conn: sqlite3.Connection, writer: _Writer, new: dict[str, dict],
-                     snapshots: history.NewSnapshots) -> dict[str, int]:
-    """Insert new children in bulk, with their cached status; return {id_number: id}."""
-    if not new:
-        return {}
-    start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM children").fetchone()[0]
-    filled = set().union(*new.values())  # columns no new child sets keep their defaults
-    columns = [k for k in CHILD_FIELDS if k in filled or k in CHILD_DEFAULTS]
-    defaults = [CHILD_DEFAULTS.get(k) for k in columns]
-    with indexes_rebuilt(conn, "children", len(new)):
-        insert_rows(conn, "children", ("id_number", *columns, "status", "status_since"),
-                    [(id_number, *map(fields.get, columns, defaults), *snapshots.current(id_number))
-                     for id_number, fields in new.items()])
+def _insert_children(conn: sqlite3.Connection, writer: _Writer, start: int,
+                     id_numbers: list[str], columns: dict[str, list],
+                     snapshots: history.NewSnapshots) -> None:
+    """Insert new children under the ids start, start + 1, …, with their cached status.
+
+    A column no new child sets is left out (its default); a _KEEP is the default."""
+    if not id_numbers:
+        return
+    ids = range(start, start + len(id_numbers))
+    names, data = ["id", "id_number"], [ids, id_numbers]
+    for name in CHILD_FIELDS:
+        column = columns.get(name)
+        if column is None or column.count(_KEEP) == len(column):
+            if name not in CHILD_DEFAULTS:
+                continue
+            column = [_KEEP] * len(id_numbers)
+        default = CHILD_DEFAULTS.get(name)
+        names.append(name)
+        data.append([default if v is _KEEP else v for v in column] if _KEEP in column else column)
+    names += ["status", "status_since"]
+    data += zip(*map(snapshots.current, ids))
+    with indexes_rebuilt(conn, "children", len(id_numbers)):
+        insert_rows(conn, "children", names, list(zip(*data)))
     conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
-                 "SELECT ?, 'children', id, 'insert' FROM children WHERE id > ?",
+                 "SELECT ?, 'children', id, 'insert' FROM children WHERE id >= ?",
                  (writer.batch_id, start))
-    return dict(conn.execute("SELECT id_number, id FROM children WHERE id > ?", (start,)))
 
 
-def _stored_children(conn: sqlite3.Connection, id_numbers: list[str]) -> dict[str, dict]:
-    """The stored children with these ID numbers: the columns an import compares and sets,
-    as dicts (cheaper to compare than Rows)."""
-    found: dict[str, dict] = {}
-    names = ("id", "id_number", *CHILD_FIELDS)
+def _update_children(writer: _Writer, olds: list[tuple], columns: dict[str, list]) -> int:
+    """Write the values that differ from the stored children `olds`; return how many changed.
+
+    Compared a column at a time: in the weekly re-import nearly every column is equal
+    as a whole, which one C-level comparison tells."""
+    if not olds:
+        return 0
+    stored = dict(zip(_STORED, zip(*olds)))
+    changed: dict[int, dict] = defaultdict(dict)  # position in olds -> {column: new value}
+    for name, column in columns.items():
+        before = stored[name]
+        if tuple(column) == before:
+            continue
+        for j, (value, old) in enumerate(zip(column, before)):
+            if value is not _KEEP and value != old:
+                changed[j][name] = value
+    writer.write_changes("children", [
+        (olds[j][_ID], {k: stored[k][j] for k in values}, values) for j, values in changed.items()])
+    return len(changed)
+
+
+_STORED = ("id", "id_number", *CHILD_FIELDS)  # a stored child as _stored_children gives it
+_ID, _ID_NUMBER, _NAME = 0, 1, 2
+_IN_CENSUS = _STORED.index("in_census")
+
+
+def _stored_children(conn: sqlite3.Connection, id_numbers: list[str]) -> dict[str, tuple]:
+    """The stored children with these ID numbers, as tuples laid out as _STORED."""
+    found: dict[str, tuple] = {}
     cursor = conn.cursor()
     cursor.row_factory = None
     for start in range(0, len(id_numbers), 500):
         chunk = id_numbers[start:start + 500]
         marks = ", ".join("?" for _ in chunk)
-        cursor.execute(f"SELECT {', '.join(names)} FROM children WHERE id_number IN ({marks})",
+        cursor.execute(f"SELECT {', '.join(_STORED)} FROM children WHERE id_number IN ({marks})",
                        chunk)
-        for row in cursor:
-            found[row[1]] = dict(zip(names, row))
+        found.update((row[_ID_NUMBER], row) for row in cursor)
     return found
 
 
-def _stored_name_conflict(sheet: _Sheet, rec: Record, old: dict) -> RowError:
+def _stored_name_conflict(sheet: _Sheet, row: int, name: str, child_id: int, id_number: str,
+                          stored_name: str) -> RowError:
     column = sheet.parsed.column_headers.get("name", "姓名")
     return RowError(
-        rec.row, column, rec.values["name"], "name_conflict",
-        f"身份证号 {idcard.mask(old['id_number'])} 在数据库中登记的姓名是「{old['name']}」，"
-        f"与本行「{rec.values['name']}」不同，未覆盖。请核实；若数据库中的姓名有误，"
+        row, column, name, "name_conflict",
+        f"身份证号 {idcard.mask(id_number)} 在数据库中登记的姓名是「{stored_name}」，"
+        f"与本行「{name}」不同，未覆盖。请核实；若数据库中的姓名有误，"
         "用 kcbx children set 身份证号 --name 正确姓名 --reason 原因 改正。",
-        child_id=old["id"])
+        child_id=child_id)
 
+
+_KEEP = object()  # a column value that leaves the stored value as it is
 
 # values a census/roster row copies to the child when filled in
-_COPIED = frozenset({"name", "gender", "birth_date", "ethnicity", "village_group", "grade",
-                     "grade_text", "class_no", "student_no", "guardian_name", "guardian_relation",
-                     "guardian_phone", "address", "disability_type", "disability_level",
-                     "family_type", "remarks", "last_score", "absences"})
+_COPIED = ("name", "gender", "birth_date", "ethnicity", "village_group", "grade", "grade_text",
+           "class_no", "student_no", "guardian_name", "guardian_relation", "guardian_phone",
+           "address", "disability_type", "disability_level", "family_type", "remarks",
+           "last_score", "absences")
 
 
-def _child_fields(v: dict, is_census: bool, school: str | None, villages: dict[str, int],
-                  old: dict | None, present: set[str]) -> dict:
-    """The children columns this row sets.
+def _child_columns(values: dict[str, list], take: list[int], is_census: bool, schools: list,
+                   villages: dict[str, int], unit_id: int | None, in_census: list[bool],
+                   present: set[str]) -> dict[str, list]:
+    """The children columns the rows `take` set: per column, one value per row, _KEEP
+    where the row leaves the stored value as it is.
 
     A blank cell never erases a stored value, except the roster's own measures (score,
     absences): a roster with a 学业成绩 column and a blank cell means "no score now".
+    A census says where a child lives; a roster does only for a child not in the census.
+    `schools` holds the school each row names, `in_census` whether each row's child is
+    stored as in the census.
     """
-    fields = {k: x for k, x in v.items() if k in _COPIED and x is not None}
+    def picked(key: str) -> list:
+        return _pick(values[key], take) if key in values else [None] * len(take)
+
+    out = {key: [_KEEP if v is None else v for v in picked(key)] for key in _COPIED
+           if key in values}
     for key in ("left_behind", "disabled"):
-        if key in v:
-            fields[key] = int(bool(v[key]))
-    if v.get("grade") is not None:
-        fields["grade_text"] = None
+        if key in values:
+            out[key] = [_KEEP if v is None else int(bool(v)) for v in picked(key)]
+    if "grade" in values:  # a grade 1-9 clears the text kept for 高一, 中职 …
+        out["grade_text"] = [None if grade is not None else text
+                             for grade, text in zip(picked("grade"), out["grade_text"])]
     if is_census:
-        fields["in_census"] = 1
-        if school:
-            fields["school"] = school
-        if v.get("village"):
-            fields["village_id"] = villages[v["village"]]
-        return fields
-    fields["school"] = school
+        out["in_census"] = [1] * len(take)
+        out["school"] = [_KEEP if s is None else s for s in schools]
+        default = _KEEP if unit_id is None else unit_id
+        out["village_id"] = [villages[v] if v else default for v in picked("village")]
+        return out
+    out["school"] = schools
     for key, column in (("last_score", "score"), ("absences", "absences")):
         if column in present:
-            fields[key] = v.get(key)
-    if old is not None and old["in_census"]:
-        fields.pop("village_group", None)  # the census says where the child lives
-    else:
-        village, group = v.get("village"), v.get("village_group")
-        if not village and v.get("address"):
-            village, group_from_address = normalize.village_from_address(v["address"])
+            out[key] = picked(key)
+    village_ids, groups = [], []
+    for village, group, address, censused in zip(picked("village"), picked("village_group"),
+                                                 picked("address"), in_census):
+        if censused:  # the census says where the child lives
+            village_ids.append(_KEEP)
+            groups.append(_KEEP)
+            continue
+        own_group = group
+        if not village and address:
+            village, group_from_address = normalize.village_from_address(address)
             group = group or group_from_address
-        if village in villages:
-            fields["village_id"] = villages[village]
-            if group is not None:
-                fields["village_group"] = group
-    return fields
-
-
-def _insert_events(conn: sqlite3.Connection, writer: _Writer, snapshots: history.NewSnapshots,
-                   ids: dict[str, int]) -> None:
-    """Write the snapshot events (with their spans) and record them for undo."""
-    start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM status_events").fetchone()[0]
-    snapshots.write(ids)
-    conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
-                 "SELECT ?, 'status_events', id, 'insert' FROM status_events WHERE id > ?",
-                 (writer.batch_id, start))
+        if village not in villages:  # not a village of the town: only the row's own 组
+            village, group = None, own_group
+        village_ids.append(_KEEP if village is None else villages[village])
+        groups.append(_KEEP if group is None else group)
+    out["village_id"], out["village_group"] = village_ids, groups
+    return out
 
 
 def _set_school_level(conn: sqlite3.Connection, unit_id: int, grades: list[int | None]) -> None:
@@ -590,7 +679,8 @@ def _child_by_id(conn: sqlite3.Connection, sheet: _Sheet, rec: Record) -> sqlite
         return None
     name = rec.values.get("name")
     if name and name != child["name"]:
-        rec.errors.append(_stored_name_conflict(sheet, rec, child))
+        rec.errors.append(_stored_name_conflict(sheet, rec.row, name, child["id"],
+                                                child["id_number"], child["name"]))
         return None
     return child
 

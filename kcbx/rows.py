@@ -1,8 +1,10 @@
 """Sheet rows → clean records, or the reasons they must be rejected (SPEC §5, §6).
 
 Census and roster sheets, which can hold 100,000 rows, are checked a column at a time
-(`child_records`); the other kinds row by row. Pure functions: no database. The importer adds the checks that need the store
-(a name already stored under the ID, a change about an unknown child). Every problem
+and stay columns (`child_rows` → `ChildRows`) all the way to the INSERT; the other kinds
+are checked row by row into `Record`s. Pure functions: no database. The importer adds
+the checks that need the store (a name already stored under the ID, a change about an
+unknown child). Every problem
 is a `RowError` with a code from SPEC §5 and a Chinese message that tells the clerk
 how to fix the source sheet; values that hold an ID are masked here, once.
 """
@@ -56,6 +58,26 @@ class Record:
     row: int
     values: dict
     errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass
+class ChildRows:
+    """The rows of a census or roster sheet after the checks, a column per field.
+
+    `values[key][i]` is row i's clean value of `key` (None: the cell sets nothing; every
+    value of a row whose ID is not valid is None); `errors[i]` lists why row i is
+    rejected, in the order the checks ran (empty: accepted). Columns, not a dict per row:
+    a town-wide roster has 100,000 rows, and the importer compares and writes them a
+    column at a time too.
+    """
+
+    row_numbers: list[int]
+    values: dict[str, list]
+    errors: list[list[RowError]]
+
+    def column(self, key: str) -> list:
+        """The clean values of `key`, all None when the sheet has no such column."""
+        return self.values.get(key) or [None] * len(self.row_numbers)
 
 
 class Problem(NamedTuple):
@@ -213,7 +235,7 @@ _OPTIONAL = (
 class _Columns:
     """The rows of one census or roster sheet, checked a column at a time.
 
-    `values` holds, per record key, one clean value per row (None: nothing to set);
+    `values` holds, per field, one clean value per row (None: nothing to set);
     `errors` holds each row's errors in the order the checks ran. A row whose ID is not
     valid is not checked further (`valid`).
     """
@@ -245,23 +267,22 @@ class _Columns:
                     outcomes[i] = None
         return outcomes
 
-    def records(self) -> list[Record]:
-        keys = list(self.values)
-        out = []
-        for row, valid, errors, values in zip(self.row_numbers, self.valid, self.errors,
-                                              zip(*self.values.values())):
-            clean = {k: v for k, v in zip(keys, values) if v is not None} if valid else {}
-            out.append(Record(row, clean, errors))
-        return out
+    def checked(self) -> ChildRows:
+        """The outcome; a row whose ID is not valid keeps its errors and no values."""
+        invalid = [i for i, valid in enumerate(self.valid) if not valid]
+        for column in self.values.values() if invalid else ():
+            for i in invalid:
+                column[i] = None
+        return ChildRows(self.row_numbers, self.values, self.errors)
 
 
-def child_records(row_numbers: list[int], cells: dict[str, list],
-                  headers: dict[str, str]) -> list[Record]:
-    """Census or roster rows → records: the child's fields, its status, and any errors.
+def child_rows(row_numbers: list[int], cells: dict[str, list],
+               headers: dict[str, str]) -> ChildRows:
+    """Census or roster rows → the child's fields, its status, and any errors, by column.
 
     The checks run a column at a time and normalise each distinct cell value once (a
     roster of 100,000 rows holds a few dozen grades, classes, statuses and yes/no words),
-    which keeps an import close to the time it takes to read the file. A record's errors
+    which keeps an import close to the time it takes to read the file. A row's errors
     come in the order of the checks: ID, name, then, when the ID is valid, birth date,
     gender, status and the optional fields. `cells` holds a sheet's columns by field
     (headers.ParsedSheet.cells) and `row_numbers` their rows' numbers.
@@ -305,7 +326,7 @@ def child_records(row_numbers: list[int], cells: dict[str, list],
         disabled = values.get("disabled", [None] * len(row_numbers))
         values["disabled"] = [True if d is None and kind else d
                               for d, kind in zip(disabled, values["disability_type"])]
-    return sheet.records()
+    return sheet.checked()
 
 
 def _with_orphan(family_type: str | None) -> str:
