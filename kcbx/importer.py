@@ -3,8 +3,8 @@
 The flow of one call: read every file and sheet (reading.py), find headers and the
 kind of each sheet (headers.py), validate rows (rows.py), then write all of it inside
 one transaction in the order units → teachers → census → roster → changes → followups,
-recording in `batch_changes` what each batch inserted or overwrote so `undo` can put it
-back exactly. A file already imported (same sha256 and sheet) is skipped unless forced.
+giving every row a batch inserts its batch id and recording in `batch_changes` what it
+overwrote, so `undo` can put it back exactly. A file already imported (same sha256 and sheet) is skipped unless forced.
 A crash, Ctrl-C, `--dry-run` or a `--strict` rejection rolls the whole call back.
 """
 
@@ -302,20 +302,19 @@ def _reject_same_id_two_names(sheets: list[_Sheet]) -> None:
 
 
 class _Writer:
-    """Inserts and updates that remember, per batch, how to undo them."""
+    """Inserts and updates that remember, per batch, how to undo them: an inserted row
+    carries the batch id, an update leaves the values it overwrote in batch_changes."""
 
     def __init__(self, conn: sqlite3.Connection, batch_id: int):
         self.conn = conn
         self.batch_id = batch_id
 
     def insert(self, table: str, values: dict) -> int:
+        values = {**values, "batch_id": self.batch_id}
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        cur = self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
-                                tuple(values.values()))
-        self.conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
-                          "VALUES (?, ?, ?, 'insert')", (self.batch_id, table, cur.lastrowid))
-        return cur.lastrowid
+        return self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                                 tuple(values.values())).lastrowid
 
     def update(self, table: str, row: sqlite3.Row, values: dict) -> bool:
         """Write the values that differ from `row`; return whether anything changed."""
@@ -470,11 +469,7 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
     res.inserted += len(new)
     res.updated += updated
     res.unchanged += len(known) - updated + len(later)
-    first_event = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM status_events").fetchone()[0]
     snapshots.write()
-    conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
-                 "SELECT ?, 'status_events', id, 'insert' FROM status_events WHERE id >= ?",
-                 (writer.batch_id, first_event))
     grades: dict[str, list] = defaultdict(list)  # school -> the grades its rows give
     for school, grade in zip(checked.column("school"), checked.column("grade")):
         grades[school or res.unit].append(grade)
@@ -521,7 +516,7 @@ def _insert_children(conn: sqlite3.Connection, writer: _Writer, start: int,
     if not id_numbers:
         return
     ids = range(start, start + len(id_numbers))
-    names, data = ["id", "id_number"], [ids, id_numbers]
+    names, data = ["id", "id_number", "batch_id"], [ids, id_numbers, [writer.batch_id] * len(ids)]
     for name in CHILD_FIELDS:
         column = columns.get(name)
         if column is None or column.count(_KEEP) == len(column):
@@ -535,9 +530,6 @@ def _insert_children(conn: sqlite3.Connection, writer: _Writer, start: int,
     data += zip(*map(snapshots.current, ids))
     with indexes_rebuilt(conn, "children", len(id_numbers)):
         insert_rows(conn, "children", names, list(zip(*data)))
-    conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
-                 "SELECT ?, 'children', id, 'insert' FROM children WHERE id >= ?",
-                 (writer.batch_id, start))
 
 
 def _update_children(writer: _Writer, olds: list[tuple], columns: dict[str, list]) -> int:
@@ -705,7 +697,7 @@ def _write_changes(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
             "child_id": child["id"], "date": v["date"], "status": v["status"],
             "prev_status": v.get("prev_status"), "school": v.get("school"),
             "prev_school": v.get("prev_school"), "kind": "change", "event_type": v.get("event"),
-            "reason": v.get("remarks"), "batch_id": res.batch})
+            "reason": v.get("remarks")})
         res.inserted += 1
         touched.append(child["id"])
     history.recompute_applied(conn, touched)
@@ -723,8 +715,7 @@ def _write_followups(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
             "by_school": v.get("by_school"),
             "teacher_id": teachers.get((v.get("by_school"), v["by_name"])),
             "method": v.get("method"), "purpose": v.get("purpose"), "content": v.get("content"),
-            "result": v.get("result"), "next_date": v.get("next_date"), "note": v.get("note"),
-            "batch_id": res.batch})
+            "result": v.get("result"), "next_date": v.get("next_date"), "note": v.get("note")})
         res.inserted += 1
 
 
