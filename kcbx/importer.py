@@ -203,7 +203,7 @@ def _read_all(paths: Sequence[Path], options: Options, notes: list[str]) -> list
             sheet_date, source = _sheet_date(parsed, options)
             result = BatchResult(file=path.name, sheet=raw.sheet, kind=parsed.kind,
                                  sheet_date=sheet_date, date_source=source,
-                                 rows=len(parsed.rows),
+                                 rows=len(parsed.row_numbers),
                                  unknown_headers=list(parsed.unknown_headers))
             if parsed.unknown_headers:
                 notes.append(f"{path.name}{_sheet_label(raw.sheet)} 有未识别的列，未导入："
@@ -602,7 +602,7 @@ def _child_columns(values: dict[str, list], take: list[int], is_census: bool, sc
     absences): a roster with a 学业成绩 column and a blank cell means "no score now".
     A census says where a child lives; a roster does only for a child not in the census.
     `schools` holds the school each row names, `in_census` whether each row's child is
-    stored as in the census.
+    stored as in the census. Every list is new: the caller folds repeated rows into them.
     """
     def picked(key: str) -> list:
         return _pick(values[key], take) if key in values else [None] * len(take)
@@ -621,7 +621,7 @@ def _child_columns(values: dict[str, list], take: list[int], is_census: bool, sc
         default = _KEEP if unit_id is None else unit_id
         out["village_id"] = [villages[v] if v else default for v in picked("village")]
         return out
-    out["school"] = schools
+    out["school"] = list(schools)
     for key, column in (("last_score", "score"), ("absences", "absences")):
         if column in present:
             out[key] = picked(key)

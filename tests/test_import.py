@@ -167,6 +167,18 @@ def test_a_child_listed_twice_in_a_sheet_takes_the_later_row(run, db_path, villa
                         "WHERE c.id_number = ?", (A,)).fetchone()[0] == 5  # census + 2 × 2 rows
 
 
+def test_each_row_of_a_child_listed_twice_keeps_its_own_snapshot(run, db_path, tmp_path):
+    kid = make_id(date(2013, 5, 6), 4)
+    path = write_xlsx(tmp_path / "r.xlsx", ["姓名", "身份证号", "学校名称", "学籍状态"], [
+        ["周七", kid, "后柳小学", "在读"], ["周七", kid, "后柳中学", "休学"]],
+        title="学籍花名册", subtitle="填报日期：2025年3月3日")
+    assert run("import", path).exit_code == 0
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT school, status FROM status_events ORDER BY id").fetchall() == [
+        ("后柳小学", "enrolled"), ("后柳中学", "suspended")]
+    assert conn.execute("SELECT school, status FROM children").fetchall() == [("后柳中学", "suspended")]
+
+
 def test_bad_rows_are_reported_with_codes_and_the_rest_imported(run, db_path, tmp_path):
     path = census(tmp_path / "bad.xlsx", [
         census_row(1, "好孩子", A),
