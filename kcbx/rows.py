@@ -156,22 +156,32 @@ def _cell(values: dict, key: str) -> object:
 
 # --- census and roster rows, a column at a time ------------------------------------------
 
-def _outcomes(raws: list, clean, message: str | None = None) -> list:
-    """clean(raw) for every cell, computed once per distinct value.
+def _outcomes(raws: list, clean, message: str | None = None) -> tuple[list, bool]:
+    """clean(raw) for every cell, computed once per distinct value; and whether any of
+    them is a Problem (asked of the distinct outcomes, a handful in most columns).
 
     When `clean` raises ValueError and a `message` is given, the outcome is a bad_value
     Problem with that message.
     """
     keys = _distinct_keys(raws)
-    done = {}
-    for key, raw in dict(zip(keys, raws)).items():
-        try:
-            done[key] = clean(raw)
-        except ValueError:
-            if message is None:
-                raise
-            done[key] = Problem(_shown(raw), "bad_value", message)
-    return list(map(done.__getitem__, keys))
+    distinct = list(dict.fromkeys(keys))
+    cells = distinct if keys is raws else [key[1] for key in distinct]
+    try:
+        outcomes = list(map(clean, cells))
+    except ValueError:
+        if message is None:
+            raise
+        outcomes = [_outcome(clean, raw, message) for raw in cells]
+    done = dict(zip(distinct, outcomes))
+    return list(map(done.__getitem__, keys)), Problem in map(type, outcomes)
+
+
+def _outcome(clean, raw: object, message: str) -> object:
+    """clean(raw), or a bad_value Problem with `message` when it raises ValueError."""
+    try:
+        return clean(raw)
+    except ValueError:
+        return Problem(_shown(raw), "bad_value", message)
 
 
 _NUMBERS = frozenset({bool, int, float})
@@ -259,8 +269,8 @@ class _Columns:
 
     def check(self, key: str, clean, message: str | None = None) -> list:
         """clean(cell) of every row; a Problem becomes an error of its row and None."""
-        outcomes = _outcomes(self.column(key), clean, message)
-        if Problem in map(type, outcomes):
+        outcomes, problems = _outcomes(self.column(key), clean, message)
+        if problems:
             for i, outcome in enumerate(outcomes):
                 if type(outcome) is Problem:
                     self.reject(i, key, outcome)
@@ -291,7 +301,7 @@ def child_rows(row_numbers: list[int], cells: dict[str, list],
     ids = sheet.check("id_number", _clean_id)
     names = sheet.check("name", _clean_name)
     sheet.valid = [i is not None for i in ids]
-    births = [idcard.birth_date(i).isoformat() if i else None for i in ids]
+    births = [idcard.birth_iso(i) if i else None for i in ids]
     genders = [idcard.gender(i) if i else None for i in ids]
     sheet.values.update(id_number=ids, name=names, birth_date=births, gender=genders)
     if "birth_date" in cells:
