@@ -451,7 +451,7 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
     later = [j for j, key in enumerate(keys) if first.setdefault(key, j) != j]
     for j in later:  # listed twice: the later row's values win
         for column in columns.values():
-            if column[j] is not _KEEP:
+            if column[j] is not None:
                 column[first[keys[j]]] = column[j]
     new = [j for j in first.values() if olds[j] is None]
     known = [j for j in first.values() if olds[j] is not None]
@@ -459,7 +459,7 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
     child_ids = {keys[j]: start + n for n, j in enumerate(new)}
     child_ids.update((keys[j], olds[j][_ID]) for j in known)
     snapshots = history.NewSnapshots(conn, [olds[j][_ID] for j in known])
-    snapshots.add(_pick(child_ids, keys), res.sheet_date.isoformat(),
+    snapshots.add(list(map(child_ids.__getitem__, keys)), res.sheet_date.isoformat(),
                   _pick(checked.column("status"), take), schools,
                   _pick(checked.column("remarks"), take), res.batch)
     _insert_children(conn, writer, start, _pick(keys, new),
@@ -477,8 +477,10 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
         _set_school_level(conn, school_id, grades[name])
 
 
-def _pick(column: Sequence | dict, at: list) -> list:
-    """column[i] for each i in `at`."""
+def _pick(column: list, at: list[int]) -> list:
+    """column[i] for each i in `at`, ascending positions (all of them: a copy)."""
+    if len(at) == len(column):
+        return list(column)
     return list(map(column.__getitem__, at))
 
 
@@ -512,20 +514,21 @@ def _insert_children(conn: sqlite3.Connection, writer: _Writer, start: int,
                      snapshots: history.NewSnapshots) -> None:
     """Insert new children under the ids start, start + 1, …, with their cached status.
 
-    A column no new child sets is left out (its default); a _KEEP is the default."""
+    A column no new child sets is left out (its default); a value left as it is, or set
+    to NULL, is the default."""
     if not id_numbers:
         return
     ids = range(start, start + len(id_numbers))
     names, data = ["id", "id_number", "batch_id"], [ids, id_numbers, [writer.batch_id] * len(ids)]
     for name in CHILD_FIELDS:
-        column = columns.get(name)
-        if column is None or column.count(_KEEP) == len(column):
-            if name not in CHILD_DEFAULTS:
-                continue
-            column = [_KEEP] * len(id_numbers)
-        default = CHILD_DEFAULTS.get(name)
+        column = columns.get(name) or [None] * len(ids)
+        if column.count(None) + column.count(_NULL) == len(column) and name not in CHILD_DEFAULTS:
+            continue
+        if None in column or _NULL in column:
+            default = CHILD_DEFAULTS.get(name)
+            column = [default if v is None or v is _NULL else v for v in column]
         names.append(name)
-        data.append([default if v is _KEEP else v for v in column] if _KEEP in column else column)
+        data.append(column)
     names += ["status", "status_since"]
     data += zip(*map(snapshots.current, ids))
     with indexes_rebuilt(conn, "children", len(id_numbers)):
@@ -546,7 +549,11 @@ def _update_children(writer: _Writer, olds: list[tuple], columns: dict[str, list
         if tuple(column) == before:
             continue
         for j, (value, old) in enumerate(zip(column, before)):
-            if value is not _KEEP and value != old:
+            if value is _NULL:
+                value = None
+            elif value is None:
+                continue
+            if value != old:
                 changed[j][name] = value
     writer.write_changes("children", [
         (olds[j][_ID], {k: stored[k][j] for k in values}, values) for j, values in changed.items()])
@@ -583,20 +590,20 @@ def _stored_name_conflict(sheet: _Sheet, row: int, name: str, child_id: int, id_
         child_id=child_id)
 
 
-_KEEP = object()  # a column value that leaves the stored value as it is
+_NULL = object()  # a column value that sets NULL (None leaves the stored value as it is)
 
 # values a census/roster row copies to the child when filled in
 _COPIED = ("name", "gender", "birth_date", "ethnicity", "village_group", "grade", "grade_text",
            "class_no", "student_no", "guardian_name", "guardian_relation", "guardian_phone",
            "address", "disability_type", "disability_level", "family_type", "remarks",
-           "last_score", "absences")
+           "last_score", "absences", "left_behind", "disabled")  # yes/no: bools, stored 1/0
 
 
 def _child_columns(values: dict[str, list], take: list[int], is_census: bool, schools: list,
                    villages: dict[str, int], unit_id: int | None, in_census: list[bool],
                    present: set[str]) -> dict[str, list]:
-    """The children columns the rows `take` set: per column, one value per row, _KEEP
-    where the row leaves the stored value as it is.
+    """The children columns the rows `take` set: per column, one value per row, None
+    where the row leaves the stored value as it is, _NULL where it empties it.
 
     A blank cell never erases a stored value, except the roster's own measures (score,
     absences): a roster with a 学业成绩 column and a blank cell means "no score now".
@@ -607,30 +614,25 @@ def _child_columns(values: dict[str, list], take: list[int], is_census: bool, sc
     def picked(key: str) -> list:
         return _pick(values[key], take) if key in values else [None] * len(take)
 
-    out = {key: [_KEEP if v is None else v for v in picked(key)] for key in _COPIED
-           if key in values}
-    for key in ("left_behind", "disabled"):
-        if key in values:
-            out[key] = [_KEEP if v is None else int(bool(v)) for v in picked(key)]
+    out = {key: picked(key) for key in _COPIED if key in values}
     if "grade" in values:  # a grade 1-9 clears the text kept for 高一, 中职 …
-        out["grade_text"] = [None if grade is not None else text
-                             for grade, text in zip(picked("grade"), out["grade_text"])]
+        out["grade_text"] = [_NULL if grade is not None else text
+                             for grade, text in zip(out["grade"], out["grade_text"])]
     if is_census:
         out["in_census"] = [1] * len(take)
-        out["school"] = [_KEEP if s is None else s for s in schools]
-        default = _KEEP if unit_id is None else unit_id
-        out["village_id"] = [villages[v] if v else default for v in picked("village")]
+        out["school"] = list(schools)
+        out["village_id"] = [villages[v] if v else unit_id for v in picked("village")]
         return out
-    out["school"] = list(schools)
+    out["school"] = list(schools)  # a roster row's school, or the sheet's: never None
     for key, column in (("last_score", "score"), ("absences", "absences")):
         if column in present:
-            out[key] = picked(key)
+            out[key] = [_NULL if v is None else v for v in picked(key)]
     village_ids, groups = [], []
     for village, group, address, censused in zip(picked("village"), picked("village_group"),
                                                  picked("address"), in_census):
         if censused:  # the census says where the child lives
-            village_ids.append(_KEEP)
-            groups.append(_KEEP)
+            village_ids.append(None)
+            groups.append(None)
             continue
         own_group = group
         if not village and address:
@@ -638,8 +640,8 @@ def _child_columns(values: dict[str, list], take: list[int], is_census: bool, sc
             group = group or group_from_address
         if village not in villages:  # not a village of the town: only the row's own 组
             village, group = None, own_group
-        village_ids.append(_KEEP if village is None else villages[village])
-        groups.append(_KEEP if group is None else group)
+        village_ids.append(None if village is None else villages[village])
+        groups.append(group)
     out["village_id"], out["village_group"] = village_ids, groups
     return out
 
