@@ -19,6 +19,7 @@ from kcbx.errors import DatabaseError
 
 ENV_VAR = "KCBX_DB"
 BUSY_TIMEOUT_MS = 120_000
+PAGE_SIZE = 16384
 
 
 def default_path() -> Path:
@@ -49,6 +50,7 @@ def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connect
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # a new file only; ignored after
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
