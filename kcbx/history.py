@@ -212,10 +212,12 @@ class NewSnapshots:
         conn = self.conn
         with indexes_rebuilt(conn, "status_events", len(self.rows)):
             insert_rows(conn, "status_events", _SNAPSHOT_COLUMNS, self.rows)
-        for on in set(self.next_dates.values()):  # in practice one date, the sheet's
-            events = _child_table(conn, (e for e, day in self.next_dates.items() if day == on))
-            conn.execute(f"UPDATE status_events SET next_date = ? "
-                         f"WHERE id IN (SELECT id FROM {events})", (on,))
+            # by row id; when the indexes are being rebuilt, they need no update here
+            for on in set(self.next_dates.values()):  # in practice one date, the sheet's
+                events = _child_table(conn, (e for e, day in self.next_dates.items()
+                                             if day == on))
+                conn.execute(f"UPDATE status_events SET next_date = ? "
+                             f"WHERE id IN (SELECT id FROM {events})", (on,))
         changed = []
         for child, row in self.last.items():
             if child in self.stored and child not in self.recompute:

@@ -566,15 +566,24 @@ _IN_CENSUS = _STORED.index("in_census")
 
 
 def _stored_children(conn: sqlite3.Connection, id_numbers: list[str]) -> dict[str, tuple]:
-    """The stored children with these ID numbers, as tuples laid out as _STORED."""
-    found: dict[str, tuple] = {}
+    """The stored children with these ID numbers, as tuples laid out as _STORED.
+
+    A sheet that holds a good part of the store (the town-wide roster, every week) reads
+    the table once, which takes half the time of looking 100,000 IDs up 500 at a time; a
+    village's census of a few hundred rows looks them up.
+    """
     cursor = conn.cursor()
     cursor.row_factory = None
+    select = f"SELECT {', '.join(_STORED)} FROM children"
+    largest = conn.execute("SELECT max(id) FROM children").fetchone()[0] or 0
+    if 4 * len(id_numbers) >= largest:
+        wanted = set(id_numbers)
+        return {row[_ID_NUMBER]: row for row in cursor.execute(select)
+                if row[_ID_NUMBER] in wanted}
+    found: dict[str, tuple] = {}
     for start in range(0, len(id_numbers), 500):
         chunk = id_numbers[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        cursor.execute(f"SELECT {', '.join(_STORED)} FROM children WHERE id_number IN ({marks})",
-                       chunk)
+        cursor.execute(f"{select} WHERE id_number IN ({', '.join('?' * len(chunk))})", chunk)
         found.update((row[_ID_NUMBER], row) for row in cursor)
     return found
 
