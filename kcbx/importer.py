@@ -506,7 +506,7 @@ def _units_of_rows(writer: _Writer, sheet: _Sheet, take: list[int],
     return schools, villages, school_ids
 
 
-CHILD_DEFAULTS = {"left_behind": 0, "disabled": 0, "in_census": 0}
+CHILD_DEFAULTS = {"left_behind": 0, "disabled": 0, "in_census": 0}  # as in schema.sql
 
 
 def _insert_children(conn: sqlite3.Connection, writer: _Writer, start: int,
@@ -514,15 +514,14 @@ def _insert_children(conn: sqlite3.Connection, writer: _Writer, start: int,
                      snapshots: history.NewSnapshots) -> None:
     """Insert new children under the ids start, start + 1, …, with their cached status.
 
-    A column no new child sets is left out (its default); a value left as it is, or set
-    to NULL, is the default."""
+    A column no new child sets is left out (the schema's default); in the others a value
+    left as it is, or set to NULL, is that default."""
     if not id_numbers:
         return
     ids = range(start, start + len(id_numbers))
     names, data = ["id", "id_number", "batch_id"], [ids, id_numbers, [writer.batch_id] * len(ids)]
-    for name in CHILD_FIELDS:
-        column = columns.get(name) or [None] * len(ids)
-        if column.count(None) + column.count(_NULL) == len(column) and name not in CHILD_DEFAULTS:
+    for name, column in columns.items():
+        if column.count(None) + column.count(_NULL) == len(column):
             continue
         if None in column or _NULL in column:
             default = CHILD_DEFAULTS.get(name)
