@@ -129,7 +129,7 @@ _UNKNOWN = object()
 _SNAPSHOT_COLUMNS = ("child_id", "date", "status", "school", "reason", "batch_id", "kind",
                      "next_date", "is_first", "status_before", "school_before", "since")
 # NewSnapshots keeps each event as a list in that order
-_DATE, _STATUS, _SCHOOL, _NEXT, _FIRST, _BEFORE, _SINCE = 1, 2, 3, 7, 8, 9, 11
+_DATE, _STATUS, _SCHOOL, _NEXT, _SINCE = 1, 2, 3, 7, 11
 
 
 class NewSnapshots:
@@ -166,23 +166,24 @@ class NewSnapshots:
         schools[i], with the remark reasons[i]; in the sheet's order."""
         rows, last, recompute = self.rows, self.last, self.recompute
         for child, status, school, reason in zip(children, statuses, schools, reasons):
-            row = [child, on, status, school, reason, batch, "snapshot", None, 0, None, None, None]
-            rows.append(row)
-            if child in recompute:
-                continue
-            latest = self._latest(child)
-            if latest is _UNKNOWN or (latest is not None and latest[0] > on):
-                recompute.add(child)
-                continue
+            latest = _UNKNOWN if child in recompute else self._latest(child)
             if latest is None:  # the child's first event: its own status holds before it
-                row[_FIRST:] = [1, status, school, on]
+                row = [child, on, status, school, reason, batch, "snapshot", None, 1, status,
+                       school, on]
+            elif latest is _UNKNOWN or latest[0] > on:  # spans worked out after the insert
+                recompute.add(child)
+                rows.append([child, on, status, school, reason, batch, "snapshot", None, 0,
+                             None, None, None])
+                continue
             else:
                 _, prev_status, prev_school, since = latest
-                row[_BEFORE:] = [prev_status, prev_school, since if status == prev_status else on]
+                row = [child, on, status, school, reason, batch, "snapshot", None, 0,
+                       prev_status, prev_school, since if status == prev_status else on]
                 if child in last:
                     last[child][_NEXT] = on
                 else:
                     self.next_dates[self.latest[child][0]] = on
+            rows.append(row)
             last[child] = row
 
     def _latest(self, child: int):

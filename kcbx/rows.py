@@ -172,8 +172,11 @@ def _outcomes(raws: list, clean, message: str | None = None) -> tuple[list, bool
         if message is None:
             raise
         outcomes = [_outcome(clean, raw, message) for raw in cells]
+    problems = Problem in map(type, outcomes)
+    if len(distinct) == len(keys):  # every cell different (IDs, 学籍号): already in order
+        return outcomes, problems
     done = dict(zip(distinct, outcomes))
-    return list(map(done.__getitem__, keys)), Problem in map(type, outcomes)
+    return list(map(done.__getitem__, keys)), problems
 
 
 def _outcome(clean, raw: object, message: str) -> object:
