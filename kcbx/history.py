@@ -145,7 +145,7 @@ class NewSnapshots:
     sheet imported after a newer one) goes through `recompute_applied` after the insert.
 
     Children are their row ids: the importer gives a new child its id before inserting
-    it. `add` each sheet's events in import order, give a new child the cached status
+    it. `add` each sheet's events in import order, give new children the cached status
     `current` says, then `write`.
     """
 
@@ -197,12 +197,12 @@ class NewSnapshots:
         stored = self.latest.get(child)
         return _UNKNOWN if stored is None else stored[1:]
 
-    def current(self, child: int) -> tuple[str | None, str | None]:
-        """(status, since): the cached current status of a child new in this import."""
-        row = self.last.get(child)
-        if row is None or child in self.recompute:
-            return None, None
-        return row[_STATUS], row[_SINCE]
+    def current(self, children: Iterable[int]) -> tuple[list, list]:
+        """(statuses, sinces): the cached current status of each of these children, new in
+        this import (None for one whose spans are worked out after the insert)."""
+        rows = [None if child in self.recompute else self.last.get(child) for child in children]
+        return ([None if row is None else row[_STATUS] for row in rows],
+                [None if row is None else row[_SINCE] for row in rows])
 
     def write(self) -> None:
         """Insert the events and bring their children's histories up to date.

@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from kcbx import headers, history, idcard, normalize, reading, rows
-from kcbx.db import indexes_rebuilt, insert_rows, transaction
+from kcbx.db import indexes_rebuilt, insert_columns, transaction
 from kcbx.errors import FileProblem, RowsRejected
 from kcbx.rows import Record, RowError
 from kcbx.teachers import TEACHER_LEFT
@@ -514,24 +514,24 @@ def _insert_children(conn: sqlite3.Connection, writer: _Writer, start: int,
                      snapshots: history.NewSnapshots) -> None:
     """Insert new children under the ids start, start + 1, …, with their cached status.
 
-    A column no new child sets is left out (the schema's default); in the others a value
-    left as it is, or set to NULL, is that default."""
+    A value left as it is, or set to NULL, is the schema's default; a column of nothing
+    else is left out."""
     if not id_numbers:
         return
     ids = range(start, start + len(id_numbers))
     names, data = ["id", "id_number", "batch_id"], [ids, id_numbers, [writer.batch_id] * len(ids)]
     for name, column in columns.items():
-        if column.count(None) + column.count(_NULL) == len(column):
-            continue
         if None in column or _NULL in column:
             default = CHILD_DEFAULTS.get(name)
             column = [default if v is None or v is _NULL else v for v in column]
+            if column.count(default) == len(column):
+                continue  # every new child gets the schema's default anyway
         names.append(name)
         data.append(column)
     names += ["status", "status_since"]
-    data += zip(*map(snapshots.current, ids))
+    data += snapshots.current(ids)
     with indexes_rebuilt(conn, "children", len(id_numbers)):
-        insert_rows(conn, "children", names, list(zip(*data)))
+        insert_columns(conn, "children", names, data)
 
 
 def _update_children(writer: _Writer, olds: list[tuple], columns: dict[str, list]) -> int:
