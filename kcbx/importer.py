@@ -433,16 +433,18 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
     id_numbers, names = checked.column("id_number"), checked.column("name")
     accepted = [i for i, errors in enumerate(checked.errors) if not errors]
     stored = _stored_children(conn, _pick(id_numbers, accepted))
-    take = []  # the rows written: accepted, and not a stored child under another name
-    for i in accepted:
-        old = stored.get(id_numbers[i])
-        if old is not None and old[_NAME] != names[i]:
-            checked.errors[i].append(_stored_name_conflict(
-                sheet, checked.row_numbers[i], names[i], old[_ID], old[_ID_NUMBER], old[_NAME]))
-        else:
-            take.append(i)
+    take = accepted  # the rows written: accepted, and not a stored child under another name
+    if stored:
+        take = []
+        for i in accepted:
+            old = stored.get(id_numbers[i])
+            if old is not None and old[_NAME] != names[i]:
+                checked.errors[i].append(_stored_name_conflict(
+                    sheet, checked.row_numbers[i], names[i], old[_ID], old[_ID_NUMBER], old[_NAME]))
+            else:
+                take.append(i)
     keys = _pick(id_numbers, take)
-    olds = [stored.get(k) for k in keys]
+    olds = list(map(stored.get, keys))
     schools, villages, school_ids = _units_of_rows(writer, sheet, take, unit_id)
     columns = _child_columns(checked.values, take, res.kind == "census", schools, villages,
                              unit_id, [old is not None and old[_IN_CENSUS] for old in olds],
@@ -470,11 +472,10 @@ def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
     res.updated += updated
     res.unchanged += len(known) - updated + len(later)
     snapshots.write()
-    grades: dict[str, list] = defaultdict(list)  # school -> the grades its rows give
-    for school, grade in zip(checked.column("school"), checked.column("grade")):
-        grades[school or res.unit].append(grade)
+    named = set(zip(checked.column("school"), checked.column("grade")))  # each pair once
     for name, school_id in school_ids.items():
-        _set_school_level(conn, school_id, grades[name])
+        _set_school_level(conn, school_id, [grade for school, grade in named
+                                            if (school or res.unit) == name])
 
 
 def _pick(column: list, at: list[int]) -> list:
