@@ -1,8 +1,8 @@
-"""Import batches: listing them, and undoing one exactly.
+"""Import batches: the writes that make them undoable, listing them, undoing one exactly.
 
 A row an import inserted carries its batch id, and every value it overwrote is in
-`batch_changes` (migration m004), so undo deletes the batch's rows and puts back what it
-overwrote. When a later batch touched the same rows, undoing would silently lose that
+`batch_changes` (migration m004; `Writer` does both), so undo deletes the batch's rows
+and puts back what it overwrote. When a later batch touched the same rows, undoing would silently lose that
 later work, so undo refuses and names the later batches; `--force` undoes anyway,
 restoring this batch's before-values and keeping inserted rows that later work still
 points at.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from kcbx import history
@@ -29,6 +30,52 @@ REFERENCES = {
               ("units", "catchment_middle_id")],
     "teachers": [("assignments", "teacher_id"), ("followups", "teacher_id")],
 }
+
+
+class Writer:
+    """Inserts and updates that remember, per batch, how to undo them: an inserted row
+    carries the batch id, an update leaves the values it overwrote in batch_changes."""
+
+    def __init__(self, conn: sqlite3.Connection, batch_id: int):
+        self.conn = conn
+        self.batch_id = batch_id
+
+    def insert(self, table: str, values: dict) -> int:
+        values = {**values, "batch_id": self.batch_id}
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        return self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                                 tuple(values.values())).lastrowid
+
+    def update(self, table: str, row: sqlite3.Row, values: dict) -> bool:
+        """Write the values that differ from `row`; return whether anything changed."""
+        changed = {k: v for k, v in values.items() if row[k] != v}
+        if changed:
+            self.write_changes(table, [(row["id"], {k: row[k] for k in changed}, changed)])
+        return bool(changed)
+
+    def write_changes(self, table: str, changes: list[tuple[int, dict, dict]]) -> None:
+        """Apply (row id, {column: old value}, {column: new value}) changes, keeping the
+        old values for undo; rows that change the same columns share one statement."""
+        statements: dict[tuple, list] = defaultdict(list)
+        for row_id, _, after in changes:
+            statements[tuple(after)].append((*after.values(), row_id))
+        for columns, params in statements.items():
+            sets = ", ".join(f"{k} = ?" for k in columns)
+            self.conn.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", params)
+        self.conn.executemany(
+            "INSERT INTO batch_changes (batch_id, table_name, row_id, action, before) "
+            "VALUES (?, ?, ?, 'update', ?)",
+            [(self.batch_id, table, row_id, json.dumps(before, ensure_ascii=False))
+             for row_id, before, _ in changes])
+
+    def unit(self, kind: str, name: str) -> int:
+        """The unit's id, inserting it (undoably) when this is its first sheet."""
+        row = self.conn.execute("SELECT id FROM units WHERE kind = ? AND name = ?",
+                                (kind, name)).fetchone()
+        if row:
+            return row[0]
+        return self.insert("units", {"kind": kind, "name": name})
 
 
 def list_batches(conn: sqlite3.Connection) -> list[dict]:

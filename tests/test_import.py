@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kcbx import db as kdb
-from kcbx import importer
+from kcbx import childsheets, importer
 from tests.sheets import (CHANGE_HEADERS, FOLLOWUP_HEADERS, TEACHER_HEADERS, census, census_row,
                           make_id, roster, roster_row, write_xlsx)
 
@@ -113,7 +113,7 @@ def test_exception_mid_import_leaves_no_trace(db_path, village_sheet, monkeypatc
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(importer, "_update_children", boom)  # after the inserts
+    monkeypatch.setattr(childsheets, "_update_children", boom)  # after the inserts
     with pytest.raises(RuntimeError):
         importer.import_files(conn, [village_sheet], importer.Options())
     assert dump(db_path) == before

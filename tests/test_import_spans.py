@@ -91,7 +91,7 @@ def schema(conn):
 
 def test_bulk_index_rebuild_gives_the_same_store(run, conn, tmp_path, monkeypatch):
     from kcbx import db as kdb
-    from kcbx import importer
+    from kcbx import childsheets, importer
 
     sheet = roster(tmp_path / "r.xlsx", rows([(i, "在读") for i in range(8)]))
     before = schema(conn)
@@ -101,7 +101,7 @@ def test_bulk_index_rebuild_gives_the_same_store(run, conn, tmp_path, monkeypatc
 
     monkeypatch.setattr(kdb, "BULK_ROWS", 0)  # rebuild the indexes even for 8 rows
     with monkeypatch.context() as m:
-        m.setattr(importer, "_update_children", lambda *a: 1 / 0)  # after the inserts
+        m.setattr(childsheets, "_update_children", lambda *a: 1 / 0)  # after the inserts
         with pytest.raises(ZeroDivisionError):
             importer.import_files(conn, [sheet], importer.Options(force=True))
     assert schema(conn) == before  # the rollback brought the dropped indexes back
