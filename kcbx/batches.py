@@ -2,10 +2,10 @@
 
 A row an import inserted carries its batch id, and every value it overwrote is in
 `batch_changes` (migration m004; `Writer` does both), so undo deletes the batch's rows
-and puts back what it overwrote. When a later batch touched the same rows, undoing would silently lose that
-later work, so undo refuses and names the later batches; `--force` undoes anyway,
-restoring this batch's before-values and keeping inserted rows that later work still
-points at.
+and puts back what it overwrote. When a later batch touched the same rows, undoing
+would silently lose that later work, so undo refuses and names the later batches;
+`--force` undoes anyway, restoring this batch's before-values and keeping inserted rows
+that later work still points at.
 """
 
 from __future__ import annotations

@@ -40,32 +40,14 @@ def write(conn: sqlite3.Connection, writer: Writer, sheet: Sheet, unit_id: int |
     """
     res = sheet.result
     checked = sheet.children
-    id_numbers, names = checked.column("id_number"), checked.column("name")
-    accepted = [i for i, errors in enumerate(checked.errors) if not errors]
-    stored = _stored_children(conn, _pick(id_numbers, accepted))
-    take = accepted  # the rows written: accepted, and not a stored child under another name
-    if stored:
-        take = []
-        for i in accepted:
-            old = stored.get(id_numbers[i])
-            if old is not None and old[_NAME] != names[i]:
-                checked.errors[i].append(stored_name_conflict(
-                    sheet.parsed.column_headers, checked.row_numbers[i], names[i], old[_ID],
-                    old[_ID_NUMBER], old[_NAME]))
-            else:
-                take.append(i)
-    keys = _pick(id_numbers, take)
+    take, stored = _rows_to_write(conn, sheet)
+    keys = _pick(checked.column("id_number"), take)
     olds = list(map(stored.get, keys))
     schools, villages, school_ids = _units_of_rows(writer, sheet, take, unit_id)
     columns = _child_columns(checked.values, take, res.kind == "census", schools, villages,
                              unit_id, [old is not None and old[_IN_CENSUS] for old in olds],
                              set(sheet.parsed.column_headers))
-    first: dict[str, int] = {}  # ID number -> its first row in `take`
-    later = [j for j, key in enumerate(keys) if first.setdefault(key, j) != j]
-    for j in later:  # listed twice: the later row's values win
-        for column in columns.values():
-            if column[j] is not None:
-                column[first[keys[j]]] = column[j]
+    first, later = _fold_repeats(keys, columns)
     new = [j for j in first.values() if olds[j] is None]
     known = [j for j in first.values() if olds[j] is not None]
     start = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM children").fetchone()[0]
@@ -87,6 +69,39 @@ def write(conn: sqlite3.Connection, writer: Writer, sheet: Sheet, unit_id: int |
     for name, school_id in school_ids.items():
         _set_school_level(conn, school_id, [grade for school, grade in named
                                             if (school or res.unit) == name])
+
+
+def _rows_to_write(conn: sqlite3.Connection, sheet: Sheet) -> tuple[list[int], dict[str, tuple]]:
+    """The rows to write (accepted, and not a stored child under another name: that row
+    gets its error here), and the stored children they name."""
+    checked = sheet.children
+    id_numbers, names = checked.column("id_number"), checked.column("name")
+    accepted = [i for i, errors in enumerate(checked.errors) if not errors]
+    stored = _stored_children(conn, _pick(id_numbers, accepted))
+    if not stored:
+        return accepted, stored
+    take = []
+    for i in accepted:
+        old = stored.get(id_numbers[i])
+        if old is not None and old[_NAME] != names[i]:
+            checked.errors[i].append(stored_name_conflict(
+                sheet.parsed.column_headers, checked.row_numbers[i], names[i], old[_ID],
+                old[_ID_NUMBER], old[_NAME]))
+        else:
+            take.append(i)
+    return take, stored
+
+
+def _fold_repeats(keys: list[str], columns: dict[str, list]) -> tuple[dict[str, int], list[int]]:
+    """A child listed twice is one child: the later row's values are written into the
+    first row's place. Returns {ID number: its first row} and the later rows."""
+    first: dict[str, int] = {}
+    later = [j for j, key in enumerate(keys) if first.setdefault(key, j) != j]
+    for j in later:
+        for column in columns.values():
+            if column[j] is not None:
+                column[first[keys[j]]] = column[j]
+    return first, later
 
 
 def _pick(column: list, at: list[int]) -> list:
