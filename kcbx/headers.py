@@ -434,8 +434,11 @@ def _filled(cell: object) -> bool:
 def _first_text(row: list) -> str:
     """The first non-empty cell of a row as compact NFKC text ('' when it is not text)."""
     for cell in row:
-        if _filled(cell):
-            return "".join(unicodedata.normalize("NFKC", cell).split()) if isinstance(cell, str) else ""
+        if not isinstance(cell, str):
+            if cell is not None:  # a number, date or yes/no: filled, not text
+                return ""
+        elif cell and not cell.isspace():
+            return "".join(unicodedata.normalize("NFKC", cell).split())
     return ""
 
 
@@ -451,8 +454,6 @@ def _data_rows(raw: RawSheet, header: _Header,
     content_columns = [c for c, f in columns.items() if f != "seq"]
     if not content_columns:
         return [], {}
-    fields = list(columns.values())
-    values_of = _getter(list(columns))
     content_of = _getter(content_columns)
     width = max(columns) + 1
     rows, start = raw.rows, header.row + 1
@@ -460,16 +461,17 @@ def _data_rows(raw: RawSheet, header: _Header,
     probe, header_row = min(columns), raw.rows[header.row]
     probe_value = header_row[probe] if probe < len(header_row) else None  # cells are never None
     header_texts = {c: normalize_header(header.cells[c][0]) for c in columns if c in header.cells}
-    numbers, values = [], []
+    numbers, kept = [], []
     for r in range(start, len(rows)):
         row = rows[r]
         if len(row) < width:
             row = row + [""] * (width - len(row))
         lead = _first_text(row)
-        if lead and _END.match(lead):
-            break
-        if lead and _SUBTOTAL.match(lead):
-            continue
+        if lead:
+            if _END.match(lead):
+                break
+            if _SUBTOTAL.match(lead):
+                continue
         if r in copied:
             if not any(c not in copied[r] and _filled(row[c]) for c in content_columns):
                 continue
@@ -480,9 +482,8 @@ def _data_rows(raw: RawSheet, header: _Header,
         if r == start and _is_column_numbers(row):
             continue
         numbers.append(r + 1)
-        values.append(values_of(row))
-    by_field = zip(*values) if values else ([] for _ in fields)
-    return numbers, {field: list(cells) for field, cells in zip(fields, by_field)}
+        kept.append(row)
+    return numbers, {field: list(map(operator.itemgetter(c), kept)) for c, field in columns.items()}
 
 
 def _getter(indexes: list[int]):

@@ -22,7 +22,7 @@ a million children in well under two seconds.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from kcbx.db import indexes_rebuilt, insert_rows
@@ -128,8 +128,8 @@ def add_manual(conn: sqlite3.Connection, child_id: int, status: str, on: date,
 _UNKNOWN = object()
 _SNAPSHOT_COLUMNS = ("child_id", "date", "status", "school", "reason", "batch_id", "kind",
                      "next_date", "is_first", "status_before", "school_before", "since")
-# NewSnapshots keeps each event as a list in that order, the child's key in place of its id
-_DATE, _STATUS, _SCHOOL, _NEXT, _FIRST, _BEFORE, _SINCE = 1, 2, 3, 7, 8, 9, 11
+# NewSnapshots keeps each event as a list in that order
+_DATE, _STATUS, _SCHOOL, _NEXT, _SINCE = 1, 2, 3, 7, 11
 
 
 class NewSnapshots:
@@ -144,85 +144,90 @@ class NewSnapshots:
     with their spans. Any other child (one with a change or manual event, or an older
     sheet imported after a newer one) goes through `recompute_applied` after the insert.
 
-    Children are keyed by anything unique: the importer uses the ID number, since a new
-    child has no row id before it is inserted. `add` the events in import order, give a
-    new child the cached status `current` says, then `write`.
+    Children are their row ids: the importer gives a new child its id before inserting
+    it. `add` each sheet's events in import order, give new children the cached status
+    `current` says, then `write`.
     """
 
-    def __init__(self, conn: sqlite3.Connection, stored: dict[object, int]):
-        """`stored` maps the keys of children already in the store to their row ids."""
+    def __init__(self, conn: sqlite3.Connection, stored: Iterable[int]):
+        """`stored`: the children already in the store that this import gives snapshots."""
         self.conn = conn
-        self.stored = stored
-        self.latest = _latest_of_snapshot_histories(conn, stored.values())
+        self.stored = set(stored)
+        self.latest = _latest_of_snapshot_histories(conn, self.stored)
         self.rows: list[list] = []
-        self.last: dict[object, list] = {}  # key -> the latest row added for it
-        self.recompute: set[object] = set()
+        self.last: dict[int, list] = {}  # child -> the latest row added for it
+        self.recompute: set[int] = set()
         self.next_dates: dict[int, str] = {}  # stored event id -> its new next_date
 
-    def add(self, key: object, on: str, status: str, school: str | None,
-            reason: str | None, batch: int | None) -> None:
-        """A snapshot of child `key` on the ISO date `on`."""
-        row = [key, on, status, school, reason, batch, "snapshot", None, 0, None, None, None]
-        self.rows.append(row)
-        if key in self.recompute:
-            return
-        latest = self._latest(key)
-        if latest is _UNKNOWN or (latest is not None and latest[0] > on):
-            self.recompute.add(key)
-            return
-        if latest is None:  # the child's first event: its own status holds before it
-            row[_FIRST:] = [1, status, school, on]
-        else:
-            _, prev_status, prev_school, since = latest
-            row[_BEFORE:] = [prev_status, prev_school, since if status == prev_status else on]
-            if key in self.last:
-                self.last[key][_NEXT] = on
+    def add(self, children: Sequence[int], on: str, statuses: Sequence[str],
+            schools: Sequence[str | None], reasons: Sequence[str | None],
+            batch: int | None) -> None:
+        """One sheet's snapshots on the ISO date `on`: children[i] had statuses[i], at
+        schools[i], with the remark reasons[i]; in the sheet's order."""
+        rows, last, recompute = self.rows, self.last, self.recompute
+        for child, status, school, reason in zip(children, statuses, schools, reasons):
+            latest = _UNKNOWN if child in recompute else self._latest(child)
+            if latest is None:  # the child's first event: its own status holds before it
+                row = [child, on, status, school, reason, batch, "snapshot", None, 1, status,
+                       school, on]
+            elif latest is _UNKNOWN or latest[0] > on:  # spans worked out after the insert
+                recompute.add(child)
+                rows.append([child, on, status, school, reason, batch, "snapshot", None, 0,
+                             None, None, None])
+                continue
             else:
-                self.next_dates[self.latest[self.stored[key]][0]] = on
-        self.last[key] = row
+                _, prev_status, prev_school, since = latest
+                row = [child, on, status, school, reason, batch, "snapshot", None, 0,
+                       prev_status, prev_school, since if status == prev_status else on]
+                if child in last:
+                    last[child][_NEXT] = on
+                else:
+                    self.next_dates[self.latest[child][0]] = on
+            rows.append(row)
+            last[child] = row
 
-    def _latest(self, key: object):
+    def _latest(self, child: int):
         """(date, status, school, since) of the child's latest event; None for a new child;
         _UNKNOWN when its history is not snapshots only."""
-        if key in self.last:
-            row = self.last[key]
+        row = self.last.get(child)
+        if row is not None:
             return row[_DATE], row[_STATUS], row[_SCHOOL], row[_SINCE]
-        if key not in self.stored:
+        if child not in self.stored:
             return None
-        stored = self.latest.get(self.stored[key])
+        stored = self.latest.get(child)
         return _UNKNOWN if stored is None else stored[1:]
 
-    def current(self, key: object) -> tuple[str | None, str | None]:
-        """(status, since): the cached current status of a child new in this import."""
-        row = self.last.get(key)
-        if row is None or key in self.recompute:
-            return None, None
-        return row[_STATUS], row[_SINCE]
+    def current(self, children: Iterable[int]) -> tuple[list, list]:
+        """(statuses, sinces): the cached current status of each of these children, new in
+        this import (None for one whose spans are worked out after the insert)."""
+        rows = [None if child in self.recompute else self.last.get(child) for child in children]
+        return ([None if row is None else row[_STATUS] for row in rows],
+                [None if row is None else row[_SINCE] for row in rows])
 
-    def write(self, ids: dict[object, int]) -> None:
+    def write(self) -> None:
         """Insert the events and bring their children's histories up to date.
 
-        `ids` maps every key to its child's row id. Children in `recompute` go through
-        `recompute_applied` last, which re-derives all of their spans.
+        Children in `recompute` go through `recompute_applied` last, which re-derives
+        all of their spans.
         """
         conn = self.conn
         with indexes_rebuilt(conn, "status_events", len(self.rows)):
-            insert_rows(conn, "status_events", _SNAPSHOT_COLUMNS,
-                        [(ids[row[0]], *row[1:]) for row in self.rows])
-        for on in set(self.next_dates.values()):  # in practice one date, the sheet's
-            events = _child_table(conn, (e for e, day in self.next_dates.items() if day == on))
-            conn.execute(f"UPDATE status_events SET next_date = ? "
-                         f"WHERE id IN (SELECT id FROM {events})", (on,))
+            insert_rows(conn, "status_events", _SNAPSHOT_COLUMNS, self.rows)
+            # by row id; when the indexes are being rebuilt, they need no update here
+            for on in set(self.next_dates.values()):  # in practice one date, the sheet's
+                events = _child_table(conn, (e for e, day in self.next_dates.items()
+                                             if day == on))
+                conn.execute(f"UPDATE status_events SET next_date = ? "
+                             f"WHERE id IN (SELECT id FROM {events})", (on,))
         changed = []
-        for key, row in self.last.items():
-            child = self.stored.get(key)
-            if child is not None and key not in self.recompute:
+        for child, row in self.last.items():
+            if child in self.stored and child not in self.recompute:
                 _, _, status, _, since = self.latest[child]
                 if (row[_STATUS], row[_SINCE]) != (status, since):
                     changed.append((row[_STATUS], row[_SINCE], child))
         conn.executemany("UPDATE children SET status = ?, status_since = ? WHERE id = ?", changed)
         if self.recompute:
-            recompute_applied(conn, [ids[key] for key in self.recompute])
+            recompute_applied(conn, self.recompute)
 
 
 def _latest_of_snapshot_histories(conn: sqlite3.Connection,

@@ -14,7 +14,6 @@ from operator import mul
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-_ZEROS = ord("0") * sum(WEIGHTS)
 
 _SEPARATORS = re.compile(r"[\s\-_'\"‘’“”`]+")
 _CLEAN = re.compile(r"[0-9]{17}[0-9Xx]")  # already what `normalize` makes of it
@@ -36,7 +35,7 @@ def normalize(raw: object) -> str:
     if isinstance(raw, int):
         return str(raw)
     if type(raw) is str and _CLEAN.fullmatch(raw):  # the usual cell: nothing to normalise
-        return raw.upper()
+        return raw if raw[17] != "x" else raw.upper()
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(raw)))
     # removing a separator, or upper-casing (ß → SS), can bring characters together that
     # NFKC composes anew: upper-case first, so the last step is NFKC (ß´ → SŚ, every time)
@@ -44,12 +43,15 @@ def normalize(raw: object) -> str:
 
 
 def check_char(first17: str) -> str:
-    """The ISO 7064 MOD 11-2 check character of 17 digits."""
-    if first17.isascii():  # fast: the bytes of ASCII digits are the digits + 48
-        total = sum(map(mul, first17.encode(), WEIGHTS)) - _ZEROS
-    else:
-        total = sum(map(mul, map(int, first17), WEIGHTS))
-    return CHECK_CHARS[total % 11]
+    """The ISO 7064 MOD 11-2 check character of 17 digits.
+
+    The weights are 2**17 … 2**1 mod 11, and 13 ≡ 2 (mod 11), so the weighted sum is
+    congruent to twice the digits read as a base-13 number, which int() works out in C
+    (a third of the time of the sum, for the 100,000 IDs of a roster).
+    """
+    if first17.isascii() and first17.isdigit():
+        return CHECK_CHARS[2 * int(first17, 13) % 11]
+    return CHECK_CHARS[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def is_scientific(text: str) -> bool:
@@ -60,6 +62,16 @@ def is_scientific(text: str) -> bool:
 def birth_date(id18: str) -> date | None:
     """Birth date coded in positions 7-14, or None when it is not a real date."""
     return _date_of(id18[6:14])
+
+
+def birth_iso(id18: str) -> str:
+    """The birth date of a valid ID as ISO text (2015-03-04), one shared string per date."""
+    return _iso_of(id18[6:14])
+
+
+@lru_cache(maxsize=1 << 14)
+def _iso_of(yyyymmdd: str) -> str:
+    return f"{yyyymmdd[:4]}-{yyyymmdd[4:6]}-{yyyymmdd[6:]}"
 
 
 @lru_cache(maxsize=1 << 14)  # a town's children share a few thousand birth dates
@@ -88,7 +100,7 @@ def validate(text: str, today: date | None = None) -> str | None:
             return "bad_length"
         if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
             return "bad_value"
-    born = birth_date(text)
+    born = _date_of(text[6:14])
     if born is None or born.year < 1800 or (today is not None and born > today):
         return "bad_value"
     if check_char(text[:17]) != text[17]:

@@ -2,17 +2,18 @@
 
 The flow of one call: read every file and sheet (reading.py), find headers and the
 kind of each sheet (headers.py), validate rows (rows.py), then write all of it inside
-one transaction in the order units → teachers → census → roster → changes → followups,
-recording in `batch_changes` what each batch inserted or overwrote so `undo` can put it
-back exactly. A file already imported (same sha256 and sheet) is skipped unless forced.
-A crash, Ctrl-C, `--dry-run` or a `--strict` rejection rolls the whole call back.
+one transaction in the order units → teachers → census → roster → changes → followups
+(census and roster sheets: childsheets.py), through a batches.Writer that gives every
+row a batch inserts its batch id and keeps in `batch_changes` what it overwrote, so
+`undo` can put it back exactly. A file already imported (same sha256 and sheet) is
+skipped unless forced. A crash, Ctrl-C, `--dry-run` or a `--strict` rejection rolls
+the whole call back.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import re
 import sqlite3
 from collections import Counter, defaultdict
@@ -22,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from kcbx import headers, history, idcard, normalize, reading, rows
-from kcbx.db import indexes_rebuilt, insert_rows, transaction
+from kcbx import childsheets, headers, history, idcard, normalize, reading, rows
+from kcbx.batches import Writer
+from kcbx.db import transaction
 from kcbx.errors import FileProblem, RowsRejected
 from kcbx.rows import Record, RowError
 from kcbx.teachers import TEACHER_LEFT
@@ -32,12 +34,6 @@ KIND_ORDER = ("units", "teachers", "census", "roster", "changes", "followups")
 KIND_NAMES = {"units": "单位名单", "teachers": "教师名单", "census": "户籍花名册",
               "roster": "学籍花名册", "changes": "学籍变动", "followups": "劝返帮扶记录"}
 
-# children columns an import may set, in the order they are compared and written
-CHILD_FIELDS = ("name", "gender", "birth_date", "ethnicity", "village_id", "village_group",
-                "school", "grade", "grade_text", "class_no", "student_no", "guardian_name",
-                "guardian_relation", "guardian_phone", "address", "left_behind", "disabled",
-                "disability_type", "disability_level", "family_type", "last_score", "absences",
-                "remarks", "in_census")
 
 
 @dataclass
@@ -103,11 +99,19 @@ class ImportResult:
 
 
 @dataclass
-class _Sheet:
+class Sheet:
+    """One sheet on its way in: census and roster rows are checked into `children` (a
+    column per field), the other kinds row by row into `records`."""
+
     parsed: headers.ParsedSheet
     sha256: str
     result: BatchResult
     records: list[Record] = field(default_factory=list)
+    children: rows.ChildRows | None = None
+
+    def row_errors(self) -> list[list[RowError]]:
+        """Each row's errors, in row order."""
+        return self.children.errors if self.children else [r.errors for r in self.records]
 
 
 def import_files(conn: sqlite3.Connection, paths: Sequence[Path], options: Options,
@@ -140,7 +144,7 @@ def _import(conn: sqlite3.Connection, paths: Sequence[Path], options: Options,
     sheets = _read_all(paths, options, result.notes)
     todo = [s for s in sheets if not _skip_if_imported(conn, s, options, result.notes)]
     for s in todo:
-        s.records = _validate(s)
+        _validate(s)
     _reject_same_id_two_names(todo)
     result.batches = [s.result for s in sheets]
     if not todo:
@@ -152,11 +156,11 @@ def _import(conn: sqlite3.Connection, paths: Sequence[Path], options: Options,
             # Asked again under the write lock: another kcbx may have imported the same
             # file while this one was reading it (a cron job and the clerk, a double click).
             todo = [s for s in todo if not _skip_if_imported(conn, s, options, result.notes)]
-            total = sum(len(s.records) for s in todo)
+            total = sum(s.result.rows for s in todo)
             done = 0
             for s in todo:
                 _write_sheet(conn, s, options)
-                done += len(s.records)
+                done += s.result.rows
                 if progress:
                     progress(s.result.file, done, total)
             if options.strict and result.rejected:
@@ -182,9 +186,9 @@ def _sheet_label(sheet: str | None) -> str:
 # ---------------------------------------------------------------- reading
 
 
-def _read_all(paths: Sequence[Path], options: Options, notes: list[str]) -> list[_Sheet]:
+def _read_all(paths: Sequence[Path], options: Options, notes: list[str]) -> list[Sheet]:
     """Read and parse every sheet of every file, sorted by kind in the import order."""
-    sheets: list[_Sheet] = []
+    sheets: list[Sheet] = []
     for path in paths:
         path = Path(path)
         raws, skipped = reading.read_file(path, sheet=options.sheet, encoding=options.encoding)
@@ -195,12 +199,12 @@ def _read_all(paths: Sequence[Path], options: Options, notes: list[str]) -> list
             sheet_date, source = _sheet_date(parsed, options)
             result = BatchResult(file=path.name, sheet=raw.sheet, kind=parsed.kind,
                                  sheet_date=sheet_date, date_source=source,
-                                 rows=len(parsed.rows),
+                                 rows=len(parsed.row_numbers),
                                  unknown_headers=list(parsed.unknown_headers))
             if parsed.unknown_headers:
                 notes.append(f"{path.name}{_sheet_label(raw.sheet)} 有未识别的列，未导入："
                              f"{_some(parsed.unknown_headers)}（可用 --map 表头=字段 指定）")
-            sheets.append(_Sheet(parsed, digest, result))
+            sheets.append(Sheet(parsed, digest, result))
     if not sheets:
         raise FileProblem("没有找到可以导入的数据表。请检查文件内容。")
     sheets.sort(key=lambda s: KIND_ORDER.index(s.parsed.kind))
@@ -231,7 +235,7 @@ def _sheet_date(parsed: headers.ParsedSheet, options: Options) -> tuple[date, st
     return options.today, "today"
 
 
-def _skip_if_imported(conn: sqlite3.Connection, sheet: _Sheet, options: Options,
+def _skip_if_imported(conn: sqlite3.Connection, sheet: Sheet, options: Options,
                       notes: list[str]) -> bool:
     """Mark a sheet imported before (same sha256 and sheet) as skipped, with a note."""
     if options.force or not _already_imported(conn, sheet):
@@ -242,7 +246,7 @@ def _skip_if_imported(conn: sqlite3.Connection, sheet: _Sheet, options: Options,
     return True
 
 
-def _already_imported(conn: sqlite3.Connection, sheet: _Sheet) -> bool:
+def _already_imported(conn: sqlite3.Connection, sheet: Sheet) -> bool:
     row = conn.execute(
         "SELECT 1 FROM import_batches WHERE sha256 = ? AND COALESCE(sheet, '') = ? "
         "AND undone_at IS NULL", (sheet.sha256, sheet.result.sheet or "")).fetchone()
@@ -252,41 +256,40 @@ def _already_imported(conn: sqlite3.Connection, sheet: _Sheet) -> bool:
 # ---------------------------------------------------------------- validation
 
 
-def _validate(sheet: _Sheet) -> list[Record]:
+def _validate(sheet: Sheet) -> None:
     kind = sheet.parsed.kind
     hdrs = sheet.parsed.column_headers
     if kind in ("census", "roster"):
-        return rows.child_records(sheet.parsed.row_numbers, sheet.parsed.cells, hdrs)
+        sheet.children = rows.child_rows(sheet.parsed.row_numbers, sheet.parsed.cells, hdrs)
+        return
     make = {
         "changes": rows.change_record,
         "followups": rows.followup_record,
         "teachers": rows.teacher_record,
         "units": rows.unit_record,
     }[kind]
-    return [make(row_no, cells, hdrs) for row_no, cells in sheet.parsed.rows]
+    sheet.records = [make(row_no, cells, hdrs) for row_no, cells in sheet.parsed.rows]
 
 
-def _reject_same_id_two_names(sheets: list[_Sheet]) -> None:
+def _reject_same_id_two_names(sheets: list[Sheet]) -> None:
     """The same ID under two names anywhere in one call rejects every such row."""
     first: dict[str, str] = {}  # ID number -> the first name seen with it
     clashing: dict[str, set[str]] = defaultdict(set)
-    for s in sheets:
-        if s.parsed.kind in ("census", "roster"):
-            for rec in s.records:
-                id_number, name = rec.values.get("id_number"), rec.values.get("name")
-                if id_number and name and first.setdefault(id_number, name) != name:
-                    clashing[id_number].update((first[id_number], name))
+    children = [s.children for s in sheets if s.children]
+    for c in children:
+        for id_number, name in zip(c.column("id_number"), c.column("name")):
+            if id_number and name and first.setdefault(id_number, name) != name:
+                clashing[id_number].update((first[id_number], name))
     if not clashing:
         return
     for s in sheets:
-        if s.parsed.kind not in ("census", "roster"):
+        if not s.children:
             continue
-        for rec in s.records:
-            id_number = rec.values.get("id_number")
+        column = s.parsed.column_headers.get("id_number", "身份证号")
+        for i, id_number in enumerate(s.children.column("id_number")):
             if id_number in clashing:
-                column = s.parsed.column_headers.get("id_number", "身份证号")
-                rec.errors.append(RowError(
-                    rec.row, column, idcard.mask(id_number), "name_conflict",
+                s.children.errors[i].append(RowError(
+                    s.children.row_numbers[i], column, idcard.mask(id_number), "name_conflict",
                     f"同一身份证号在本次导入的表格中对应两个姓名（{'、'.join(sorted(clashing[id_number]))}），"
                     "这两行都未导入。请与村、学校核实是谁的号码后改正再导入。"))
 
@@ -294,38 +297,7 @@ def _reject_same_id_two_names(sheets: list[_Sheet]) -> None:
 # ---------------------------------------------------------------- writing
 
 
-class _Writer:
-    """Inserts and updates that remember, per batch, how to undo them."""
-
-    def __init__(self, conn: sqlite3.Connection, batch_id: int):
-        self.conn = conn
-        self.batch_id = batch_id
-
-    def insert(self, table: str, values: dict) -> int:
-        cols = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        cur = self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
-                                tuple(values.values()))
-        self.conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
-                          "VALUES (?, ?, ?, 'insert')", (self.batch_id, table, cur.lastrowid))
-        return cur.lastrowid
-
-    def update(self, table: str, row: sqlite3.Row, values: dict) -> bool:
-        """Write the values that differ from `row`; return whether anything changed."""
-        changed = {k: v for k, v in values.items() if row[k] != v}
-        if not changed:
-            return False
-        sets = ", ".join(f"{k} = ?" for k in changed)
-        self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?",
-                          (*changed.values(), row["id"]))
-        before = {k: row[k] for k in changed}
-        self.conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action, before) "
-                          "VALUES (?, ?, ?, 'update', ?)",
-                          (self.batch_id, table, row["id"], json.dumps(before, ensure_ascii=False)))
-        return True
-
-
-def _write_sheet(conn: sqlite3.Connection, sheet: _Sheet, options: Options) -> None:
+def _write_sheet(conn: sqlite3.Connection, sheet: Sheet, options: Options) -> None:
     res = sheet.result
     year, week, _ = res.sheet_date.isocalendar()
     cur = conn.execute(
@@ -334,18 +306,19 @@ def _write_sheet(conn: sqlite3.Connection, sheet: _Sheet, options: Options) -> N
         (res.file, sheet.sha256, res.kind, res.sheet, res.sheet_date.isoformat(),
          res.date_source, f"{year}-W{week:02d}", res.rows))
     res.batch = cur.lastrowid
-    writer = _Writer(conn, res.batch)
+    writer = Writer(conn, res.batch)
     unit_id = _reporting_unit(writer, sheet, options)
     if unit_id is not None:
         conn.execute("UPDATE import_batches SET unit_id = ? WHERE id = ?", (unit_id, res.batch))
         res.unit = conn.execute("SELECT name FROM units WHERE id = ?", (unit_id,)).fetchone()[0]
-    write = {"units": _write_units, "teachers": _write_teachers, "census": _write_children,
-             "roster": _write_children, "changes": _write_changes,
+    write = {"units": _write_units, "teachers": _write_teachers, "census": childsheets.write,
+             "roster": childsheets.write, "changes": _write_changes,
              "followups": _write_followups}[res.kind]
     write(conn, writer, sheet, unit_id)
-    for rec in sheet.records:
-        res.errors.extend(rec.errors)
-    res.rejected = sum(1 for rec in sheet.records if rec.errors)
+    row_errors = sheet.row_errors()
+    for errors in row_errors:
+        res.errors.extend(errors)
+    res.rejected = sum(1 for errors in row_errors if errors)
     conn.executemany(
         "INSERT INTO import_errors (batch_id, row, column_name, value, code, message, child_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -359,21 +332,21 @@ _TITLE_UNIT = re.compile(r"([\u4e00-\u9fff]{1,12}?(?:村|社区))")
 _TITLE_SCHOOL = re.compile(r"^([\u4e00-\u9fff（）()]{2,30}?(?:小学|中学|学校))")
 
 
-def _reporting_unit(writer: _Writer, sheet: _Sheet, options: Options) -> int | None:
+def _reporting_unit(writer: Writer, sheet: Sheet, options: Options) -> int | None:
     """The village (census) or school (roster) that sent the sheet; created when new."""
     conn = writer.conn
     kind = sheet.parsed.kind
     if kind == "census":
         name = options.unit or _title_match(_TITLE_UNIT, sheet.parsed.title, strip_town=True)
-        name = name or _most_common(rec.values.get("village") for rec in sheet.records)
-        return _ensure_unit(writer, "village", name) if name else None
+        name = name or _most_common(sheet.children.column("village"))
+        return writer.unit("village", name) if name else None
     if kind == "roster":
-        name = options.unit or _most_common(rec.values.get("school") for rec in sheet.records)
+        name = options.unit or _most_common(sheet.children.column("school"))
         name = name or _title_match(_TITLE_SCHOOL, sheet.parsed.title)
         if not name:
             raise FileProblem(f"{sheet.result.file}{_sheet_label(sheet.result.sheet)}：看不出这是哪所学校"
                               "的学籍花名册。请用 --unit 学校名称 指定。")
-        return _ensure_unit(writer, "school", name)
+        return writer.unit("school", name)
     if options.unit:
         row = conn.execute("SELECT id FROM units WHERE name = ?", (options.unit,)).fetchone()
         return row[0] if row else None
@@ -395,188 +368,7 @@ def _most_common(values) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-def _ensure_unit(writer: _Writer, kind: str, name: str) -> int:
-    """The unit's id, inserting it (undoably) when this is its first sheet."""
-    row = writer.conn.execute("SELECT id FROM units WHERE kind = ? AND name = ?",
-                              (kind, name)).fetchone()
-    if row:
-        return row[0]
-    return writer.insert("units", {"kind": kind, "name": name})
-
-
-def _write_children(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
-                    unit_id: int | None) -> None:
-    """Upsert census/roster children and write one snapshot event per accepted row."""
-    res = sheet.result
-    is_census = res.kind == "census"
-    unit_name = res.unit
-    day = res.sheet_date.isoformat()
-    schools = {unit_name: unit_id}
-    villages = {r["name"]: r["id"] for r in conn.execute(
-        "SELECT id, name FROM units WHERE kind = 'village'")}
-    present = set(sheet.parsed.column_headers)
-    stored = _stored_children(conn, [r.values["id_number"] for r in sheet.records
-                                     if not r.errors and r.values.get("id_number")])
-    snapshots = history.NewSnapshots(conn, {i: r["id"] for i, r in stored.items()})
-    new_children: dict[str, dict] = {}  # id_number -> fields, inserted in bulk below
-    for rec in sheet.records:
-        if rec.errors:
-            continue
-        v = rec.values
-        id_number = v["id_number"]
-        old = stored.get(id_number)
-        if old is not None and old["name"] != v["name"]:
-            rec.errors.append(_stored_name_conflict(sheet, rec, old))
-            continue
-        if is_census and v.get("village") and v["village"] not in villages:
-            villages[v["village"]] = _ensure_unit(writer, "village", v["village"])
-        school = v.get("school") if is_census else (v.get("school") or unit_name)
-        if not is_census and school not in schools:
-            schools[school] = _ensure_unit(writer, "school", school)
-        fields = _child_fields(v, is_census, school, villages, old, present)
-        if is_census and fields.get("village_id") is None and unit_id is not None:
-            fields["village_id"] = unit_id
-        if old is None:
-            if id_number in new_children:  # listed twice in one sheet: the later row wins
-                new_children[id_number].update(fields)
-                res.unchanged += 1
-            else:
-                new_children[id_number] = fields
-                res.inserted += 1
-        elif writer.update("children", old, fields):
-            res.updated += 1
-        else:
-            res.unchanged += 1
-        snapshots.add(id_number, day, v["status"], school, v.get("remarks"), res.batch)
-    ids = {i: r["id"] for i, r in stored.items()}
-    ids.update(_insert_children(conn, writer, new_children, snapshots))
-    _insert_events(conn, writer, snapshots, ids)
-    if not is_census:
-        grades: dict[str, list] = defaultdict(list)  # school -> the grades its rows give
-        for r in sheet.records:
-            grades[r.values.get("school") or unit_name].append(r.values.get("grade"))
-        for name, school_id in schools.items():
-            _set_school_level(conn, school_id, grades[name])
-
-
-CHILD_DEFAULTS = {"left_behind": 0, "disabled": 0, "in_census": 0}
-
-
-def _insert_children(conn: sqlite3.Connection, writer: _Writer, new: dict[str, dict],
-                     snapshots: history.NewSnapshots) -> dict[str, int]:
-    """Insert new children in bulk, with their cached status; return {id_number: id}."""
-    if not new:
-        return {}
-    start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM children").fetchone()[0]
-    filled = set().union(*new.values())  # columns no new child sets keep their defaults
-    columns = [k for k in CHILD_FIELDS if k in filled or k in CHILD_DEFAULTS]
-    defaults = [CHILD_DEFAULTS.get(k) for k in columns]
-    with indexes_rebuilt(conn, "children", len(new)):
-        insert_rows(conn, "children", ("id_number", *columns, "status", "status_since"),
-                    [(id_number, *map(fields.get, columns, defaults), *snapshots.current(id_number))
-                     for id_number, fields in new.items()])
-    conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
-                 "SELECT ?, 'children', id, 'insert' FROM children WHERE id > ?",
-                 (writer.batch_id, start))
-    return dict(conn.execute("SELECT id_number, id FROM children WHERE id > ?", (start,)))
-
-
-def _stored_children(conn: sqlite3.Connection, id_numbers: list[str]) -> dict[str, dict]:
-    """The stored children with these ID numbers: the columns an import compares and sets,
-    as dicts (cheaper to compare than Rows)."""
-    found: dict[str, dict] = {}
-    names = ("id", "id_number", *CHILD_FIELDS)
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    for start in range(0, len(id_numbers), 500):
-        chunk = id_numbers[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        cursor.execute(f"SELECT {', '.join(names)} FROM children WHERE id_number IN ({marks})",
-                       chunk)
-        for row in cursor:
-            found[row[1]] = dict(zip(names, row))
-    return found
-
-
-def _stored_name_conflict(sheet: _Sheet, rec: Record, old: dict) -> RowError:
-    column = sheet.parsed.column_headers.get("name", "姓名")
-    return RowError(
-        rec.row, column, rec.values["name"], "name_conflict",
-        f"身份证号 {idcard.mask(old['id_number'])} 在数据库中登记的姓名是「{old['name']}」，"
-        f"与本行「{rec.values['name']}」不同，未覆盖。请核实；若数据库中的姓名有误，"
-        "用 kcbx children set 身份证号 --name 正确姓名 --reason 原因 改正。",
-        child_id=old["id"])
-
-
-# values a census/roster row copies to the child when filled in
-_COPIED = frozenset({"name", "gender", "birth_date", "ethnicity", "village_group", "grade",
-                     "grade_text", "class_no", "student_no", "guardian_name", "guardian_relation",
-                     "guardian_phone", "address", "disability_type", "disability_level",
-                     "family_type", "remarks", "last_score", "absences"})
-
-
-def _child_fields(v: dict, is_census: bool, school: str | None, villages: dict[str, int],
-                  old: dict | None, present: set[str]) -> dict:
-    """The children columns this row sets.
-
-    A blank cell never erases a stored value, except the roster's own measures (score,
-    absences): a roster with a 学业成绩 column and a blank cell means "no score now".
-    """
-    fields = {k: x for k, x in v.items() if k in _COPIED and x is not None}
-    for key in ("left_behind", "disabled"):
-        if key in v:
-            fields[key] = int(bool(v[key]))
-    if v.get("grade") is not None:
-        fields["grade_text"] = None
-    if is_census:
-        fields["in_census"] = 1
-        if school:
-            fields["school"] = school
-        if v.get("village"):
-            fields["village_id"] = villages[v["village"]]
-        return fields
-    fields["school"] = school
-    for key, column in (("last_score", "score"), ("absences", "absences")):
-        if column in present:
-            fields[key] = v.get(key)
-    if old is not None and old["in_census"]:
-        fields.pop("village_group", None)  # the census says where the child lives
-    else:
-        village, group = v.get("village"), v.get("village_group")
-        if not village and v.get("address"):
-            village, group_from_address = normalize.village_from_address(v["address"])
-            group = group or group_from_address
-        if village in villages:
-            fields["village_id"] = villages[village]
-            if group is not None:
-                fields["village_group"] = group
-    return fields
-
-
-def _insert_events(conn: sqlite3.Connection, writer: _Writer, snapshots: history.NewSnapshots,
-                   ids: dict[str, int]) -> None:
-    """Write the snapshot events (with their spans) and record them for undo."""
-    start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM status_events").fetchone()[0]
-    snapshots.write(ids)
-    conn.execute("INSERT INTO batch_changes (batch_id, table_name, row_id, action) "
-                 "SELECT ?, 'status_events', id, 'insert' FROM status_events WHERE id > ?",
-                 (writer.batch_id, start))
-
-
-def _set_school_level(conn: sqlite3.Connection, unit_id: int, grades: list[int | None]) -> None:
-    """A school's level from the grades on its roll (1-6 primary, 7-9 middle, both nine-year)."""
-    known = {g for g in grades if g}
-    if not known:
-        return
-    level = ("nine_year" if min(known) <= 6 < max(known) else
-             "middle" if min(known) >= 7 else "primary")
-    current = conn.execute("SELECT level FROM units WHERE id = ?", (unit_id,)).fetchone()[0]
-    if current != level and not (current == "nine_year"):
-        new = level if current is None else "nine_year"
-        conn.execute("UPDATE units SET level = ? WHERE id = ?", (new, unit_id))
-
-
-def _child_by_id(conn: sqlite3.Connection, sheet: _Sheet, rec: Record) -> sqlite3.Row | None:
+def _child_by_id(conn: sqlite3.Connection, sheet: Sheet, rec: Record) -> sqlite3.Row | None:
     """The stored child a change/follow-up row is about, or an error on the record."""
     id_number = rec.values.get("id_number")
     if id_number is None:
@@ -590,12 +382,14 @@ def _child_by_id(conn: sqlite3.Connection, sheet: _Sheet, rec: Record) -> sqlite
         return None
     name = rec.values.get("name")
     if name and name != child["name"]:
-        rec.errors.append(_stored_name_conflict(sheet, rec, child))
+        rec.errors.append(childsheets.stored_name_conflict(
+            sheet.parsed.column_headers, rec.row, name, child["id"], child["id_number"],
+            child["name"]))
         return None
     return child
 
 
-def _stored_child_rows(conn: sqlite3.Connection, sheet: _Sheet):
+def _stored_child_rows(conn: sqlite3.Connection, sheet: Sheet):
     """(record, child) for each accepted row about a stored child; the rest get an error."""
     for rec in sheet.records:
         if rec.errors:
@@ -605,7 +399,7 @@ def _stored_child_rows(conn: sqlite3.Connection, sheet: _Sheet):
             yield rec.values, child
 
 
-def _write_changes(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
+def _write_changes(conn: sqlite3.Connection, writer: Writer, sheet: Sheet,
                    unit_id: int | None) -> None:
     """One change event per accepted row; applied flags are re-decided afterwards."""
     res = sheet.result
@@ -615,13 +409,13 @@ def _write_changes(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
             "child_id": child["id"], "date": v["date"], "status": v["status"],
             "prev_status": v.get("prev_status"), "school": v.get("school"),
             "prev_school": v.get("prev_school"), "kind": "change", "event_type": v.get("event"),
-            "reason": v.get("remarks"), "batch_id": res.batch})
+            "reason": v.get("remarks")})
         res.inserted += 1
         touched.append(child["id"])
     history.recompute_applied(conn, touched)
 
 
-def _write_followups(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
+def _write_followups(conn: sqlite3.Connection, writer: Writer, sheet: Sheet,
                      unit_id: int | None) -> None:
     """One follow-up per accepted row, linked to the teacher when school + name match."""
     res = sheet.result
@@ -633,12 +427,11 @@ def _write_followups(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
             "by_school": v.get("by_school"),
             "teacher_id": teachers.get((v.get("by_school"), v["by_name"])),
             "method": v.get("method"), "purpose": v.get("purpose"), "content": v.get("content"),
-            "result": v.get("result"), "next_date": v.get("next_date"), "note": v.get("note"),
-            "batch_id": res.batch})
+            "result": v.get("result"), "next_date": v.get("next_date"), "note": v.get("note")})
         res.inserted += 1
 
 
-def _write_teachers(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
+def _write_teachers(conn: sqlite3.Connection, writer: Writer, sheet: Sheet,
                     unit_id: int | None) -> None:
     """Upsert teachers by school + name; a school's full list retires those missing from it."""
     res = sheet.result
@@ -647,7 +440,7 @@ def _write_teachers(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
         if rec.errors:
             continue
         v = rec.values
-        school_id = _ensure_unit(writer, "school", v["school"])
+        school_id = writer.unit("school", v["school"])
         listed[school_id].add(v["name"])
         fields = {k: v.get(k) for k in ("gender", "phone", "subject", "head_class", "head_grade",
                                         "head_class_no", "remarks")}
@@ -671,7 +464,7 @@ def _write_teachers(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
     _end_pairings_of_inactive(conn, writer, res.sheet_date)
 
 
-def _end_pairings_of_inactive(conn: sqlite3.Connection, writer: _Writer, on: date) -> None:
+def _end_pairings_of_inactive(conn: sqlite3.Connection, writer: Writer, on: date) -> None:
     """Open pairings of teachers who left end on the sheet date; `assign` re-pairs the children."""
     for pairing in conn.execute(
             "SELECT a.* FROM assignments a JOIN teachers t ON t.id = a.teacher_id "
@@ -680,7 +473,7 @@ def _end_pairings_of_inactive(conn: sqlite3.Connection, writer: _Writer, on: dat
         writer.update("assignments", pairing, {"end_date": end, "end_reason": TEACHER_LEFT})
 
 
-def _write_units(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
+def _write_units(conn: sqlite3.Connection, writer: Writer, sheet: Sheet,
                  unit_id: int | None) -> None:
     res = sheet.result
     for rec in sheet.records:
@@ -691,7 +484,7 @@ def _write_units(conn: sqlite3.Connection, writer: _Writer, sheet: _Sheet,
         if v["kind"] == "village":
             for key in ("catchment_primary", "catchment_middle"):
                 if v.get(key):
-                    fields[f"{key}_id"] = _ensure_unit(writer, "school", v[key])
+                    fields[f"{key}_id"] = writer.unit("school", v[key])
         old = conn.execute("SELECT * FROM units WHERE kind = ? AND name = ?",
                            (v["kind"], v["name"])).fetchone()
         if old is None:

@@ -52,7 +52,13 @@ def text(v: object) -> str:
 
 def _compact(v: object) -> str:
     """`text` without any whitespace: what most code words are compared as."""
+    if type(v) is str and _CJK_WORD.fullmatch(v):  # most names: nothing to clean
+        return v
     return "".join(text(v).split())
+
+
+# Chinese characters only: already NFKC, with no space or invisible character to remove
+_CJK_WORD = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def _is_nothing(t: str) -> bool:

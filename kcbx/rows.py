@@ -1,8 +1,10 @@
 """Sheet rows → clean records, or the reasons they must be rejected (SPEC §5, §6).
 
 Census and roster sheets, which can hold 100,000 rows, are checked a column at a time
-(`child_records`); the other kinds row by row. Pure functions: no database. The importer adds the checks that need the store
-(a name already stored under the ID, a change about an unknown child). Every problem
+and stay columns (`child_rows` → `ChildRows`) all the way to the INSERT; the other kinds
+are checked row by row into `Record`s. Pure functions: no database. The importer adds
+the checks that need the store (a name already stored under the ID, a change about an
+unknown child). Every problem
 is a `RowError` with a code from SPEC §5 and a Chinese message that tells the clerk
 how to fix the source sheet; values that hold an ID are masked here, once.
 """
@@ -56,6 +58,26 @@ class Record:
     row: int
     values: dict
     errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass
+class ChildRows:
+    """The rows of a census or roster sheet after the checks, a column per field.
+
+    `values[key][i]` is row i's clean value of `key` (None: the cell sets nothing; every
+    value of a row whose ID is not valid is None); `errors[i]` lists why row i is
+    rejected, in the order the checks ran (empty: accepted). Columns, not a dict per row:
+    a town-wide roster has 100,000 rows, and the importer compares and writes them a
+    column at a time too.
+    """
+
+    row_numbers: list[int]
+    values: dict[str, list]
+    errors: list[list[RowError]]
+
+    def column(self, key: str) -> list:
+        """The clean values of `key`, all None when the sheet has no such column."""
+        return self.values.get(key) or [None] * len(self.row_numbers)
 
 
 class Problem(NamedTuple):
@@ -134,22 +156,35 @@ def _cell(values: dict, key: str) -> object:
 
 # --- census and roster rows, a column at a time ------------------------------------------
 
-def _outcomes(raws: list, clean, message: str | None = None) -> list:
-    """clean(raw) for every cell, computed once per distinct value.
+def _outcomes(raws: list, clean, message: str | None = None) -> tuple[list, bool]:
+    """clean(raw) for every cell, computed once per distinct value; and whether any of
+    them is a Problem (asked of the distinct outcomes, a handful in most columns).
 
     When `clean` raises ValueError and a `message` is given, the outcome is a bad_value
     Problem with that message.
     """
     keys = _distinct_keys(raws)
-    done = {}
-    for key, raw in dict(zip(keys, raws)).items():
-        try:
-            done[key] = clean(raw)
-        except ValueError:
-            if message is None:
-                raise
-            done[key] = Problem(_shown(raw), "bad_value", message)
-    return list(map(done.__getitem__, keys))
+    distinct = list(dict.fromkeys(keys))
+    cells = distinct if keys is raws else [key[1] for key in distinct]
+    try:
+        outcomes = list(map(clean, cells))
+    except ValueError:
+        if message is None:
+            raise
+        outcomes = [_outcome(clean, raw, message) for raw in cells]
+    problems = Problem in map(type, outcomes)
+    if len(distinct) == len(keys):  # every cell different (IDs, 学籍号): already in order
+        return outcomes, problems
+    done = dict(zip(distinct, outcomes))
+    return list(map(done.__getitem__, keys)), problems
+
+
+def _outcome(clean, raw: object, message: str) -> object:
+    """clean(raw), or a bad_value Problem with `message` when it raises ValueError."""
+    try:
+        return clean(raw)
+    except ValueError:
+        return Problem(_shown(raw), "bad_value", message)
 
 
 _NUMBERS = frozenset({bool, int, float})
@@ -213,7 +248,7 @@ _OPTIONAL = (
 class _Columns:
     """The rows of one census or roster sheet, checked a column at a time.
 
-    `values` holds, per record key, one clean value per row (None: nothing to set);
+    `values` holds, per field, one clean value per row (None: nothing to set);
     `errors` holds each row's errors in the order the checks ran. A row whose ID is not
     valid is not checked further (`valid`).
     """
@@ -237,31 +272,30 @@ class _Columns:
 
     def check(self, key: str, clean, message: str | None = None) -> list:
         """clean(cell) of every row; a Problem becomes an error of its row and None."""
-        outcomes = _outcomes(self.column(key), clean, message)
-        if Problem in map(type, outcomes):
+        outcomes, problems = _outcomes(self.column(key), clean, message)
+        if problems:
             for i, outcome in enumerate(outcomes):
                 if type(outcome) is Problem:
                     self.reject(i, key, outcome)
                     outcomes[i] = None
         return outcomes
 
-    def records(self) -> list[Record]:
-        keys = list(self.values)
-        out = []
-        for row, valid, errors, values in zip(self.row_numbers, self.valid, self.errors,
-                                              zip(*self.values.values())):
-            clean = {k: v for k, v in zip(keys, values) if v is not None} if valid else {}
-            out.append(Record(row, clean, errors))
-        return out
+    def checked(self) -> ChildRows:
+        """The outcome; a row whose ID is not valid keeps its errors and no values."""
+        invalid = [i for i, valid in enumerate(self.valid) if not valid]
+        for column in self.values.values() if invalid else ():
+            for i in invalid:
+                column[i] = None
+        return ChildRows(self.row_numbers, self.values, self.errors)
 
 
-def child_records(row_numbers: list[int], cells: dict[str, list],
-                  headers: dict[str, str]) -> list[Record]:
-    """Census or roster rows → records: the child's fields, its status, and any errors.
+def child_rows(row_numbers: list[int], cells: dict[str, list],
+               headers: dict[str, str]) -> ChildRows:
+    """Census or roster rows → the child's fields, its status, and any errors, by column.
 
     The checks run a column at a time and normalise each distinct cell value once (a
     roster of 100,000 rows holds a few dozen grades, classes, statuses and yes/no words),
-    which keeps an import close to the time it takes to read the file. A record's errors
+    which keeps an import close to the time it takes to read the file. A row's errors
     come in the order of the checks: ID, name, then, when the ID is valid, birth date,
     gender, status and the optional fields. `cells` holds a sheet's columns by field
     (headers.ParsedSheet.cells) and `row_numbers` their rows' numbers.
@@ -270,7 +304,7 @@ def child_records(row_numbers: list[int], cells: dict[str, list],
     ids = sheet.check("id_number", _clean_id)
     names = sheet.check("name", _clean_name)
     sheet.valid = [i is not None for i in ids]
-    births = [idcard.birth_date(i).isoformat() if i else None for i in ids]
+    births = [idcard.birth_iso(i) if i else None for i in ids]
     genders = [idcard.gender(i) if i else None for i in ids]
     sheet.values.update(id_number=ids, name=names, birth_date=births, gender=genders)
     if "birth_date" in cells:
@@ -305,7 +339,7 @@ def child_records(row_numbers: list[int], cells: dict[str, list],
         disabled = values.get("disabled", [None] * len(row_numbers))
         values["disabled"] = [True if d is None and kind else d
                               for d, kind in zip(disabled, values["disability_type"])]
-    return sheet.records()
+    return sheet.checked()
 
 
 def _with_orphan(family_type: str | None) -> str:

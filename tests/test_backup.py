@@ -304,9 +304,10 @@ def _damage_settings_index(path: Path, edit) -> None:
     with closing(sqlite3.connect(path, isolation_level=None)) as raw:
         page = raw.execute("SELECT rootpage FROM sqlite_master "
                            "WHERE name = 'sqlite_autoindex_settings_1'").fetchone()[0]
+        size = raw.execute("PRAGMA page_size").fetchone()[0]
     data = bytearray(path.read_bytes())
-    start = (page - 1) * 4096
-    data[start:start + 4096] = edit(bytes(data[start:start + 4096]))
+    start = (page - 1) * size
+    data[start:start + size] = edit(bytes(data[start:start + size]))
     path.write_bytes(bytes(data))
 
 

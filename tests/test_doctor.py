@@ -149,9 +149,10 @@ def damage(db_path, page_of, edit):
         other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page = other.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
                              (page_of,)).fetchone()[0]
+        size = other.execute("PRAGMA page_size").fetchone()[0]
     data = bytearray(db_path.read_bytes())
-    start = (page - 1) * 4096
-    data[start:start + 4096] = edit(bytes(data[start:start + 4096]))
+    start = (page - 1) * size
+    data[start:start + size] = edit(bytes(data[start:start + size]))
     db_path.write_bytes(bytes(data))
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kcbx import db as kdb
-from kcbx import importer
+from kcbx import childsheets, importer
 from tests.sheets import (CHANGE_HEADERS, FOLLOWUP_HEADERS, TEACHER_HEADERS, census, census_row,
                           make_id, roster, roster_row, write_xlsx)
 
@@ -113,7 +113,7 @@ def test_exception_mid_import_leaves_no_trace(db_path, village_sheet, monkeypatc
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(importer, "_insert_events", boom)
+    monkeypatch.setattr(childsheets, "_update_children", boom)  # after the inserts
     with pytest.raises(RuntimeError):
         importer.import_files(conn, [village_sheet], importer.Options())
     assert dump(db_path) == before
@@ -143,6 +143,40 @@ def test_stored_name_conflict_is_rejected_not_overwritten(run, db_path, village_
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT name FROM children WHERE id_number=?", (A,)).fetchone()[0] == "王小明"
     assert conn.execute("SELECT child_id FROM import_errors WHERE code='name_conflict'").fetchone()[0]
+
+
+def test_a_child_listed_twice_in_a_sheet_takes_the_later_row(run, db_path, village_sheet, tmp_path):
+    run("import", village_sheet)
+    twice = roster(tmp_path / "r.xlsx", [roster_row(1, "王小明", A, score=70, cls="1班"),
+                                         roster_row(2, "王小明", A, score=60, cls=""),
+                                         roster_row(3, "新生", make_id(date(2016, 1, 1), 8), score=50),
+                                         roster_row(4, "新生", make_id(date(2016, 1, 1), 8), score=55)])
+    conn = sqlite3.connect(db_path)
+
+    def score_class():
+        return conn.execute("SELECT last_score, class_no FROM children WHERE id_number IN (?, ?) "
+                            "ORDER BY id", (A, make_id(date(2016, 1, 1), 8))).fetchall()
+
+    counts = json.loads(run("import", twice, "--format", "json").stdout)["batches"][0]
+    assert (counts["inserted"], counts["updated"], counts["unchanged"]) == (1, 1, 2)
+    assert score_class() == [(60.0, 1), (55.0, 1)]  # a blank class does not erase the 1班 above
+    again = json.loads(run("import", twice, "--force", "--format", "json").stdout)["batches"][0]
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 4)
+    assert score_class() == [(60.0, 1), (55.0, 1)]
+    assert conn.execute("SELECT count(*) FROM status_events e JOIN children c ON c.id = e.child_id "
+                        "WHERE c.id_number = ?", (A,)).fetchone()[0] == 5  # census + 2 × 2 rows
+
+
+def test_each_row_of_a_child_listed_twice_keeps_its_own_snapshot(run, db_path, tmp_path):
+    kid = make_id(date(2013, 5, 6), 4)
+    path = write_xlsx(tmp_path / "r.xlsx", ["姓名", "身份证号", "学校名称", "学籍状态"], [
+        ["周七", kid, "后柳小学", "在读"], ["周七", kid, "后柳中学", "休学"]],
+        title="学籍花名册", subtitle="填报日期：2025年3月3日")
+    assert run("import", path).exit_code == 0
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT school, status FROM status_events ORDER BY id").fetchall() == [
+        ("后柳小学", "enrolled"), ("后柳中学", "suspended")]
+    assert conn.execute("SELECT school, status FROM children").fetchall() == [("后柳中学", "suspended")]
 
 
 def test_bad_rows_are_reported_with_codes_and_the_rest_imported(run, db_path, tmp_path):

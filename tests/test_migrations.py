@@ -1,0 +1,49 @@
+"""m005: the status CHECKs compare with each code instead of an IN list, and mean the same."""
+
+import sqlite3
+
+import pytest
+
+from kcbx import db as kdb
+from kcbx import migrations
+
+
+def test_in_lists_become_comparisons_that_give_the_same_answers():
+    sql = "CHECK (s IS NULL OR s IN ('a', 'b',\n  'c')), CHECK (g IN ('M', 'F'))"
+    assert migrations._as_comparisons(sql) == (
+        "CHECK (s IS NULL OR (s = 'a' OR s = 'b' OR s = 'c')), CHECK (g IN ('M', 'F'))")
+    raw = sqlite3.connect(":memory:")
+    for value in ("a", "c", "x", None, ""):
+        assert (raw.execute("SELECT ? IN ('a', 'b', 'c')", (value,)).fetchone()
+                == raw.execute("SELECT (? = 'a' OR ? = 'b' OR ? = 'c')", (value,) * 3).fetchone())
+
+
+def test_a_v3_database_upgrades_and_its_constraints_still_hold(tmp_path, monkeypatch):
+    path = tmp_path / "v3.db"
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+    conn = kdb.connect(path)
+    conn.execute("INSERT INTO children (id_number, name, gender, birth_date, status) "
+                 "VALUES ('61092220161210193X', '曹斌锦', 'M', '2016-12-10', 'enrolled')")
+    conn.execute("INSERT INTO status_events (child_id, date, status, prev_status, kind) "
+                 "VALUES (1, '2025-01-01', 'enrolled', NULL, 'snapshot')")
+    conn.close()
+    monkeypatch.undo()
+
+    conn = kdb.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT count(*) FROM children").fetchone()[0] == 1
+    tables = "".join(r[0] for r in conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name IN ('children', 'status_events')"))
+    assert "IN ('enrolled'" not in tables and "IN ('snapshot'" not in tables
+    for bad in ["UPDATE children SET status = 'gone'",
+                "INSERT INTO status_events (child_id, date, status, kind) "
+                "VALUES (1, '2025-02-01', 'gone', 'manual')",
+                "INSERT INTO status_events (child_id, date, status, prev_status, kind) "
+                "VALUES (1, '2025-02-01', 'dropout', 'gone', 'change')",
+                "INSERT INTO status_events (child_id, date, status, kind) "
+                "VALUES (1, '2025-02-01', 'dropout', 'guess')"]:
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(bad)
+    conn.execute("INSERT INTO status_events (child_id, date, status, prev_status, kind) "
+                 "VALUES (1, '2025-02-01', 'dropout', 'enrolled', 'change')")
