@@ -115,13 +115,22 @@ def m005_checks_without_in_lists(db) -> None:
     """
     conn = db.conn
     version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    rewritten = {}
+    for table in ("children", "status_events"):
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                           (table,)).fetchone()[0]
+        rewritten[table] = _as_comparisons(sql)
     conn.execute("PRAGMA writable_schema = ON")
     try:
-        for table in ("children", "status_events"):
-            sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
-                               (table,)).fetchone()[0]
-            conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
-                         (_as_comparisons(sql), table))
+        try:
+            for table, sql in rewritten.items():
+                conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+                             (sql, table))
+        except sqlite3.OperationalError:
+            # A SQLite built "defensive" (macOS's, some distributions') refuses any write
+            # to sqlite_master, from the first, so nothing has changed. The IN lists stay:
+            # the same rules, only a slower import on that machine.
+            return
         conn.execute(f"PRAGMA schema_version = {version + 1}")
     finally:
         conn.execute("PRAGMA writable_schema = OFF")

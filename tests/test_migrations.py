@@ -20,7 +20,8 @@ def test_in_lists_become_comparisons_that_give_the_same_answers():
 
 def test_a_v3_database_upgrades_and_its_constraints_still_hold(tmp_path, monkeypatch):
     path = tmp_path / "v3.db"
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+    before_m005 = migrations.MIGRATIONS.index(migrations.m005_checks_without_in_lists)
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:before_m005])
     conn = kdb.connect(path)
     conn.execute("INSERT INTO children (id_number, name, gender, birth_date, status) "
                  "VALUES ('61092220161210193X', '曹斌锦', 'M', '2016-12-10', 'enrolled')")
@@ -47,3 +48,26 @@ def test_a_v3_database_upgrades_and_its_constraints_still_hold(tmp_path, monkeyp
             conn.execute(bad)
     conn.execute("INSERT INTO status_events (child_id, date, status, prev_status, kind) "
                  "VALUES (1, '2025-02-01', 'dropout', 'enrolled', 'change')")
+
+
+class Defensive:
+    """A connection as a "defensive" SQLite build gives it: sqlite_master is read-only."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql, *args):
+        if sql.lstrip().upper().startswith("UPDATE SQLITE_MASTER"):
+            raise sqlite3.OperationalError("table sqlite_master may not be modified")
+        return self.conn.execute(sql, *args)
+
+
+def test_a_defensive_sqlite_keeps_the_in_lists_and_opens_the_database(tmp_path):
+    conn = kdb.connect(tmp_path / "d.db")
+    before = conn.execute("SELECT group_concat(sql) FROM sqlite_master").fetchone()[0]
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    migrations.m005_checks_without_in_lists(type("Db", (), {"conn": Defensive(conn)})())
+    assert conn.execute("SELECT group_concat(sql) FROM sqlite_master").fetchone()[0] == before
+    assert conn.execute("PRAGMA schema_version").fetchone()[0] == version
+    assert conn.execute("PRAGMA writable_schema").fetchone()[0] == 0
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
