@@ -312,26 +312,6 @@ def returned_without_followup(conn: sqlite3.Connection, as_of: date,
          "days": days}).fetchall()
 
 
-# ---------------------------------------------------------------- reconcile, less its slowest kind
-
-
-def _open_reconcile_findings(conn: sqlite3.Connection, as_of: date) -> list[reconcile.Finding]:
-    """reconcile's findings of the kinds check lists, in reconcile's order.
-
-    Not `reconcile.reconcile`: it also computes not_in_census, which check does not list
-    and whose query is quadratic (a NOT EXISTS over a window-function CTE, re-run per
-    row: minutes for 50,000 children). Until reconcile can be asked for some kinds only,
-    its finders are called one by one; the lead should swap this for that call.
-    """
-    params = reconcile._params(conn, as_of)
-    findings = (reconcile._not_on_roll(conn, params, as_of)
-                + reconcile._missing_from_roll(conn, params)
-                + reconcile._identity_mismatch(conn, params)
-                + reconcile._status_mismatch(conn, params))
-    order = list(reconcile.KINDS)
-    return sorted(findings, key=lambda f: (order.index(f.kind), f.village, f.school, f.name))
-
-
 # ---------------------------------------------------------------- the inspector
 
 
@@ -658,7 +638,7 @@ class _Inspector:
         not listed again.
         """
         findings = []
-        for f in _open_reconcile_findings(self.conn, self.as_of):
+        for f in reconcile.reconcile(self.conn, self.as_of, kinds=_RECONCILE_KINDS):
             if f.kind == "identity_mismatch" and f.id_number in conflicted:
                 continue
             village = self.unit_ids.get(("village", f.village))
