@@ -142,31 +142,43 @@ _LATEST = """
 _NEWER = "WHERE (excluded.date, excluded.event_id) > (date, event_id)"
 
 # The temp tables every finder reads: (name, definition, the INSERT that fills it).
-# rc_census: each child's latest statement in a latest census. rc_roll: its latest line
-# on each latest roll; `unit_key` is the unit's id, 0 for a sheet of no unit (unit ids
-# start at 1). rc_conflicted: children whose row in a latest sheet was rejected for a
-# name conflict, by the sheet's kind and unit.
+# rc_roll: each child's latest line on each latest roll; `unit_key` is the unit's id, 0
+# for a sheet of no unit (unit ids start at 1), `school` the unit's name when it is a
+# local school (else NULL: no school's roll). rc_census: each child's latest statement
+# in a latest census; `on_roll` NULL when the child is on no roll, 1 when on the roll of
+# the school the census names, else 0; the child's status and school on D when that
+# event decides D (`covers_d`). rc_conflicted: children whose row in a latest sheet was
+# rejected for a name conflict, by the sheet's kind and unit.
 _SIDES = (
     ("rc_latest", "(id INTEGER PRIMARY KEY, kind TEXT, unit_id INTEGER, sheet_date TEXT)",
      f"INSERT INTO temp.rc_latest {_LATEST}"),
+    ("rc_roll", "(child_id INTEGER NOT NULL, unit_key INTEGER NOT NULL, unit_id INTEGER, "
+                "school TEXT, event_id INTEGER, status TEXT, date TEXT, "
+                "PRIMARY KEY (child_id, unit_key)) WITHOUT ROWID", f"""
+     INSERT INTO temp.rc_roll (child_id, unit_key, unit_id, school, event_id, status, date)
+     SELECT e.child_id, coalesce(b.unit_id, 0), b.unit_id, s.name, e.id, e.status, e.date
+       FROM temp.rc_latest b JOIN status_events e ON e.batch_id = b.id
+       LEFT JOIN units s ON s.id = b.unit_id AND s.kind = 'school'
+      WHERE b.kind = 'roster'
+     ON CONFLICT (child_id, unit_key) DO UPDATE SET
+        event_id = excluded.event_id, status = excluded.status, date = excluded.date {_NEWER}"""),
     ("rc_census", "(child_id INTEGER PRIMARY KEY, event_id INTEGER, status TEXT, school TEXT, "
-                  "date TEXT, unit_id INTEGER)", f"""
-     INSERT INTO temp.rc_census (child_id, event_id, status, school, date, unit_id)
-     SELECT e.child_id, e.id, e.status, e.school, e.date, b.unit_id
+                  "date TEXT, unit_id INTEGER, on_roll INTEGER, covers_d INTEGER, status_d TEXT, "
+                  "school_d TEXT)", f"""
+     INSERT INTO temp.rc_census (child_id, event_id, status, school, date, unit_id, on_roll,
+                                 covers_d, status_d, school_d)
+     SELECT e.child_id, e.id, e.status, e.school, e.date, b.unit_id,
+            (SELECT max(coalesce(r.school = e.school, 0)) FROM temp.rc_roll r
+              WHERE r.child_id = e.child_id),
+            {history.covers('e', ':as_of')}, {history.status_at('e', ':as_of')},
+            {history.status_at('e', ':as_of', 'school')}
        FROM temp.rc_latest b JOIN status_events e ON e.batch_id = b.id
       WHERE b.kind = 'census'
      ON CONFLICT (child_id) DO UPDATE SET
         event_id = excluded.event_id, status = excluded.status, school = excluded.school,
-        date = excluded.date, unit_id = excluded.unit_id {_NEWER}"""),
-    ("rc_roll", "(child_id INTEGER NOT NULL, unit_key INTEGER NOT NULL, unit_id INTEGER, "
-                "event_id INTEGER, status TEXT, date TEXT, "
-                "PRIMARY KEY (child_id, unit_key)) WITHOUT ROWID", f"""
-     INSERT INTO temp.rc_roll (child_id, unit_key, unit_id, event_id, status, date)
-     SELECT e.child_id, coalesce(b.unit_id, 0), b.unit_id, e.id, e.status, e.date
-       FROM temp.rc_latest b JOIN status_events e ON e.batch_id = b.id
-      WHERE b.kind = 'roster'
-     ON CONFLICT (child_id, unit_key) DO UPDATE SET
-        event_id = excluded.event_id, status = excluded.status, date = excluded.date {_NEWER}"""),
+        date = excluded.date, unit_id = excluded.unit_id, on_roll = excluded.on_roll,
+        covers_d = excluded.covers_d, status_d = excluded.status_d,
+        school_d = excluded.school_d {_NEWER}"""),
     ("rc_conflicted", "(child_id INTEGER NOT NULL, kind TEXT NOT NULL, unit_key INTEGER NOT NULL, "
                       "PRIMARY KEY (child_id, kind, unit_key)) WITHOUT ROWID", """
      INSERT OR IGNORE INTO temp.rc_conflicted (child_id, kind, unit_key)
@@ -194,11 +206,17 @@ def _sides(conn: sqlite3.Connection, params: dict) -> Iterator[None]:
             conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-# The event giving child `cs.child_id` its status on D (alias d; exactly one per child in
-# the records), and that status and school.
-_ON_D = f"CROSS JOIN status_events d ON d.child_id = cs.child_id AND {history.covers('d', ':as_of')}"
-_STATUS_D = history.status_at("d", ":as_of")
-_SCHOOL_D = history.status_at("d", ":as_of", "school")
+# The status and school of child `cs.child_id` on D: from its census line when that
+# event decides D (usually so for a child on no roll, the ones `not_on_roll` reads),
+# else from the event that does (exactly one per child in the records). Scalar
+# subqueries, so that the lookup happens only when needed, and after the cheaper terms
+# written before it (SQLite keeps the written order of such terms).
+_DECIDING = f"FROM status_events d WHERE d.child_id = cs.child_id AND {history.covers('d', ':as_of')}"
+_STATUS_D = (f"(CASE WHEN cs.covers_d THEN cs.status_d "
+             f"ELSE (SELECT {history.status_at('d', ':as_of')} {_DECIDING}) END)")
+_SCHOOL_D = (f"(CASE WHEN cs.covers_d THEN cs.school_d "
+             f"ELSE (SELECT {history.status_at('d', ':as_of', 'school')} {_DECIDING}) END)")
+_IN_RECORDS = f"(cs.covers_d OR EXISTS (SELECT 1 {_DECIDING}))"   # has a status on D
 _LOCAL = "(SELECT name FROM units WHERE kind = 'school')"
 _YOUNG = "c.birth_date BETWEEN :earliest AND :latest"
 
@@ -213,16 +231,15 @@ def _not_on_roll(conn: sqlite3.Connection, params: dict) -> list[Finding]:
                cs.status AS census_status, {_STATUS_D} AS status, {_SCHOOL_D} AS school,
                {_SCHOOL_D} IN {_LOCAL} AS local
           FROM temp.rc_census cs
-          {_ON_D}
          CROSS JOIN children c ON c.id = cs.child_id
           LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
-         WHERE NOT EXISTS (SELECT 1 FROM temp.rc_roll r WHERE r.child_id = cs.child_id)
-           AND NOT EXISTS (SELECT 1 FROM temp.rc_conflicted x
-                            WHERE x.child_id = cs.child_id AND x.kind = 'roster')
+         WHERE cs.on_roll IS NULL
            AND NOT (cs.status IN {_in(ON_ROLL)} AND COALESCE(cs.school, '') IN {_LOCAL})
            AND {_STATUS_D} NOT IN {_in(NOT_ON_ROLL_EXEMPT)}
            AND NOT ({_STATUS_D} IN {_in(AT_SCHOOL)} AND COALESCE({_SCHOOL_D}, '') <> '')
-           AND {_YOUNG}
+           AND {_IN_RECORDS} AND {_YOUNG}
+           AND NOT EXISTS (SELECT 1 FROM temp.rc_conflicted x
+                            WHERE x.child_id = cs.child_id AND x.kind = 'roster')
     """, params).fetchall()
     catchment = _Catchment(conn, date.fromisoformat(params["as_of"]))
     findings = []
@@ -282,16 +299,13 @@ def _missing_from_roll(conn: sqlite3.Connection, params: dict) -> list[Finding]:
                  WHERE r.child_id = c.id ORDER BY u.name LIMIT 1) AS other_status
           FROM temp.rc_census cs
          CROSS JOIN units s ON s.kind = 'school' AND s.name = cs.school
-          {_ON_D}
          CROSS JOIN children c ON c.id = cs.child_id
           LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
-         WHERE cs.status IN {_in(ON_ROLL)}
-           AND NOT EXISTS (SELECT 1 FROM temp.rc_roll r
-                            WHERE r.child_id = cs.child_id AND r.unit_key = s.id)
+         WHERE cs.status IN {_in(ON_ROLL)} AND cs.on_roll IS NOT 1
+           AND {_STATUS_D} NOT IN {_in(ELSEWHERE)}
+           AND {_IN_RECORDS} AND {_YOUNG}
            AND NOT EXISTS (SELECT 1 FROM temp.rc_conflicted x WHERE x.child_id = cs.child_id
                               AND x.kind = 'roster' AND x.unit_key = s.id)
-           AND {_STATUS_D} NOT IN {_in(ELSEWHERE)}
-           AND {_YOUNG}
     """, params).fetchall()
     return [Finding("missing_from_roll", r["id_number"], r["name"], r["village"] or "",
                     r["school"], r["census_status"], None,
@@ -316,13 +330,13 @@ def _missing_detail(school: str, roll_date: str | None, other_school: str | None
 def _not_in_census(conn: sqlite3.Connection, params: dict) -> list[Finding]:
     """Children on a local roll whom no latest census lists (外在本, or 户籍 moved)."""
     rows = conn.execute(f"""
-        SELECT c.id_number, c.name, c.in_census, v.name AS village, s.name AS school,
+        SELECT c.id_number, c.name, c.in_census, v.name AS village, r.school,
                r.status AS roll_status
           FROM temp.rc_roll r
-         CROSS JOIN units s ON s.id = r.unit_id AND s.kind = 'school'
          CROSS JOIN children c ON c.id = r.child_id
           LEFT JOIN units v ON v.id = c.village_id
-         WHERE NOT EXISTS (SELECT 1 FROM temp.rc_census cs WHERE cs.child_id = r.child_id)
+         WHERE r.school IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM temp.rc_census cs WHERE cs.child_id = r.child_id)
            AND NOT EXISTS (SELECT 1 FROM temp.rc_conflicted x
                             WHERE x.child_id = r.child_id AND x.kind = 'census')
            AND {_YOUNG}
@@ -376,16 +390,14 @@ def _identity_finding(r: sqlite3.Row) -> Finding:
 def _status_mismatch(conn: sqlite3.Connection, params: dict) -> list[Finding]:
     """Census and roll disagreeing on a child's status, unless a later event settled it."""
     rows = conn.execute(f"""
-        SELECT c.id_number, c.name, v.name AS village, s.name AS school,
+        SELECT c.id_number, c.name, v.name AS village, r.school,
                cs.status AS census_status, cs.date AS census_date,
                r.status AS roll_status, r.date AS roll_date, {_STATUS_D} AS status
-          FROM temp.rc_census cs
-         CROSS JOIN temp.rc_roll r ON r.child_id = cs.child_id
-         CROSS JOIN units s ON s.id = r.unit_id AND s.kind = 'school'
-          {_ON_D}
+          FROM temp.rc_roll r
+         CROSS JOIN temp.rc_census cs ON cs.child_id = r.child_id
          CROSS JOIN children c ON c.id = cs.child_id
           LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
-         WHERE cs.status <> r.status AND {_YOUNG}
+         WHERE r.school IS NOT NULL AND cs.status <> r.status AND {_YOUNG} AND {_IN_RECORDS}
            AND NOT EXISTS (SELECT 1 FROM status_events e
                             WHERE e.child_id = cs.child_id AND e.kind IN ('change', 'manual')
                               AND e.date >= MAX(cs.date, r.date) AND e.date <= :as_of)

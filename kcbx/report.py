@@ -303,8 +303,8 @@ def _case_dict(case: check.Case, as_of: date) -> dict:
 def weekly_report(conn: sqlite3.Connection, week: Week) -> WeeklyReport:
     """The weekly report for `week`: every figure as of `week.end`, changes within the week."""
     p = metrics.period(conn, week.end)
-    villages = metrics.by_village(conn, p)
-    schools = metrics.by_school(conn, p)[1:]
+    villages, schools = metrics.by_village_and_school(conn, p)
+    schools = schools[1:]
     current = villages[0]
     trend = _trend(conn, p, current)
     status = _status_changes(conn, week, p)
