@@ -64,7 +64,21 @@ def m002_status_spans(db) -> None:
     history.refresh_current(db.conn, children)
 
 
-MIGRATIONS = [m001_schema, m002_status_spans]
+def m003_span_index_with_schools(db) -> None:
+    """The span index also holds each event's school and the school before it.
+
+    The status *and school* on a date (school rolls in `rates --by school` and the weekly
+    report, the special-group population, 人籍比对, the cases) are then read from the
+    index alone; without them every such pass read the whole events table as well
+    (measured at 1,000,000 children: the weekly report's figures 3.5 s → 2.7 s).
+    """
+    db.execute("DROP INDEX status_events_span")
+    db.execute("CREATE INDEX status_events_span ON status_events "
+               "(child_id, applied, next_date, date, is_first, status, status_before, "
+               "school, school_before)")
+
+
+MIGRATIONS = [m001_schema, m002_status_spans, m003_span_index_with_schools]
 
 
 def migrate(conn: sqlite3.Connection) -> int:
