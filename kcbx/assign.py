@@ -473,7 +473,7 @@ def _open_pairing(conn: sqlite3.Connection, child_id: int) -> sqlite3.Row | None
 
 
 def _in_groups(conn: sqlite3.Connection, child_id: int, on: date) -> bool:
-    row = conn.execute(f"WITH g AS ({groups.special_groups_sql()}) "
+    row = conn.execute(f"WITH g AS ({groups.special_groups_sql(only=':child')}) "
                        "SELECT in_group FROM g WHERE child_id = :child",
                        {**groups.sql_params(conn, on), "child": child_id}).fetchone()
     return bool(row and row[0])
