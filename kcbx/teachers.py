@@ -19,17 +19,16 @@ from kcbx.units import find_unit
 # End reason of pairings whose teacher left post (the importer's full lists say the same).
 TEACHER_LEFT = "教师已不在岗"
 
-# The pairings open on :as_of, one per child (the latest when two touch that day), read
-# once: a lookup per child would scan `assignments`, which has no index on child_id.
-OPEN_PAIRINGS = """
-    SELECT a.child_id, a.teacher_id, max(a.id) FROM assignments a
-     WHERE a.start_date <= :as_of AND (a.end_date IS NULL OR a.end_date > :as_of)
-     GROUP BY a.child_id
-"""
-# The teacher paired with child `c` on :as_of, and the teacher's school.
+# The teacher paired with child `c` on :as_of (the latest pairing when two touch that
+# day): a lookup through the pairings' index by child (m003).
+PAIRED_TEACHER = """(
+    SELECT a.teacher_id FROM assignments a
+     WHERE a.child_id = c.id AND a.start_date <= :as_of
+       AND (a.end_date IS NULL OR a.end_date > :as_of)
+     ORDER BY a.id DESC LIMIT 1)"""
+# That teacher (alias t) and the teacher's school (ts).
 TEACHER_JOIN = f"""
-    LEFT JOIN ({OPEN_PAIRINGS}) AS pair ON pair.child_id = c.id
-    LEFT JOIN teachers t ON t.id = pair.teacher_id
+    LEFT JOIN teachers t ON t.id = {PAIRED_TEACHER}
     LEFT JOIN units ts ON ts.id = t.school_id
 """
 TEACHER_COLUMNS = "t.name AS teacher, t.phone AS teacher_phone, ts.name AS teacher_school"
