@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from itertools import chain
 from pathlib import Path
 
@@ -122,6 +123,46 @@ def transaction(conn: sqlite3.Connection, *, counted: bool = True) -> Iterator[s
         if not landed:
             _Commits.count = before
         raise
+
+
+@contextmanager
+def alongside(conn: sqlite3.Connection,
+              work: Callable[[sqlite3.Connection], object]) -> Iterator[Future]:
+    """Run `work` on a second connection to the same database, in a thread, while the
+    block goes on with `conn`; the future gives its result (or raises its error).
+
+    For a report over a county, which spends its time inside SQLite: SQLite releases
+    Python's lock while it works and lets two connections read side by side (WAL), so
+    two halves of the work take the time of the longer one on two cores. Each query
+    reads the latest committed data, as it would on one connection. An error in the
+    block interrupts the other query at once. A database in memory has no second
+    connection: `work` then runs on `conn` first.
+    """
+    path = _file_of(conn)
+    if not path:
+        done: Future = Future()
+        done.set_result(work(conn))
+        yield done
+        return
+    opened: list[sqlite3.Connection] = []
+
+    def run() -> object:
+        other = connect(path, migrate=False)
+        opened.append(other)
+        try:
+            return work(other)
+        finally:
+            other.close()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcbx-alongside") as pool:
+        future = pool.submit(run)
+        try:
+            yield future
+        except BaseException:
+            for other in opened:
+                with suppress(sqlite3.Error):  # closed already: nothing left to stop
+                    other.interrupt()
+            raise
 
 
 def _file_of(conn: sqlite3.Connection) -> str | None:
