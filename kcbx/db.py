@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 
@@ -135,20 +136,23 @@ def alongside(conn: sqlite3.Connection,
     Python's lock while it works and lets two connections read side by side (WAL), so
     two halves of the work take the time of the longer one on two cores. Each query
     reads the latest committed data, as it would on one connection. An error in the
-    block interrupts the other query at once. A database in memory has no second
-    connection: `work` then runs on `conn` first.
+    block (Ctrl-C included) stops the other work at its next step. A database in memory
+    has no second connection: `work` then runs on `conn` first.
     """
     path = _file_of(conn)
     if not path:
         done: Future = Future()
-        done.set_result(work(conn))
+        try:
+            done.set_result(work(conn))
+        except Exception as exc:  # raised by result(), as it would be from the thread
+            done.set_exception(exc)
         yield done
         return
-    opened: list[sqlite3.Connection] = []
+    stop = threading.Event()
 
     def run() -> object:
         other = connect(path, migrate=False)
-        opened.append(other)
+        other.set_progress_handler(stop.is_set, _STEPS_BETWEEN_CHECKS)  # true: interrupted
         try:
             return work(other)
         finally:
@@ -159,10 +163,14 @@ def alongside(conn: sqlite3.Connection,
         try:
             yield future
         except BaseException:
-            for other in opened:
-                with suppress(sqlite3.Error):  # closed already: nothing left to stop
-                    other.interrupt()
+            stop.set()
+            future.cancel()
             raise
+
+
+# How often (in SQLite virtual-machine steps, well under a millisecond) a query running
+# alongside asks whether to stop.
+_STEPS_BETWEEN_CHECKS = 100_000
 
 
 def _file_of(conn: sqlite3.Connection) -> str | None:
