@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from kcbx import __version__
+from kcbx import __version__, cli_zh
 from kcbx.errors import DatabaseError, KcbxError
 from kcbx.render import console, err_console, show_table
 
@@ -33,8 +33,7 @@ HELP = """kcbx（控辍保学）：乡镇适龄儿童少年花名册、入学率
 数据库位置：--db 指定，否则环境变量 KCBX_DB，否则用户数据目录。
 """
 
-app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_show_locals=False, rich_markup_mode=None)
+app = cli_zh.group(help=HELP, add_completion=False, pretty_exceptions_show_locals=False)
 
 
 class State:
@@ -96,7 +95,7 @@ def command(group: typer.Typer, name: str | None = None, **kwargs):
     """Register `fn` as a command of `group`, with the error translation of `_run`."""
 
     def decorator(fn):
-        group.command(name, **kwargs)(_run(fn))
+        group.command(name, cls=cli_zh.ChineseCommand, **kwargs)(_run(fn))
         return fn
 
     return decorator
@@ -318,7 +317,7 @@ def undo(
 
 # ---------------------------------------------------------------- units
 
-units_app = typer.Typer(help="村(社区)与学校：负责人、电话、对口学校。", no_args_is_help=True)
+units_app = cli_zh.group(help="村(社区)与学校：负责人、电话、对口学校。")
 app.add_typer(units_app, name="units")
 
 UNIT_COLUMNS = [("name", "名称"), ("kind_name", "类型"), ("level", "学段"), ("head_name", "负责人"),
@@ -431,10 +430,9 @@ def doctor(
 
 # ---------------------------------------------------------------- teachers / assign
 
-teachers_app = typer.Typer(help="教师名单：包干人数、电话、在岗情况。", no_args_is_help=True,
-                           rich_markup_mode=None)
+teachers_app = cli_zh.group(help="教师名单：包干人数、电话、在岗情况。")
 app.add_typer(teachers_app, name="teachers")
-assign_app = typer.Typer(rich_markup_mode=None)
+assign_app = cli_zh.group(no_args_is_help=False)
 app.add_typer(assign_app, name="assign")
 
 
@@ -717,7 +715,7 @@ def _reconcile_workbook(rows: list[dict], day, town: str, out: Path) -> None:
 
 # ---------------------------------------------------------------- status / rates
 
-status_app = typer.Typer(help="孩子的就读状态。", no_args_is_help=True)
+status_app = cli_zh.group(help="孩子的就读状态。")
 app.add_typer(status_app, name="status")
 
 
@@ -878,10 +876,9 @@ def demo(
 
 # ---------------------------------------------------------------- flags
 
-flag_app = typer.Typer(help="动摇生、家困生、学困生：按规则自动标记、人工标记与撤销、分类登记册。",
-                       no_args_is_help=True, rich_markup_mode=None)
+flag_app = cli_zh.group(help="动摇生、家困生、学困生：按规则自动标记、人工标记与撤销、分类登记册。")
 app.add_typer(flag_app, name="flag")
-rules_app = typer.Typer(rich_markup_mode=None)
+rules_app = cli_zh.group(no_args_is_help=False)
 flag_app.add_typer(rules_app, name="rules")
 
 FLAG_JSON_KEYS = ("id_number", "name", "village", "school", "flag", "flag_name", "reason",
@@ -1053,11 +1050,9 @@ def _register_xlsx(rows: list[dict], out: Optional[Path], town: str, today: "dat
 
 # ---------------------------------------------------------------- followup / children
 
-followup_app = typer.Typer(help="劝返、帮扶记录（一人一案的每一次工作）。", no_args_is_help=True,
-                           rich_markup_mode=None)
+followup_app = cli_zh.group(help="劝返、帮扶记录（一人一案的每一次工作）。")
 app.add_typer(followup_app, name="followup")
-children_app = typer.Typer(help="孩子：名单、一人一案、改正姓名。", no_args_is_help=True,
-                           rich_markup_mode=None)
+children_app = cli_zh.group(help="孩子：名单、一人一案、改正姓名。")
 app.add_typer(children_app, name="children")
 
 CHILD_HELP = "孩子：身份证号、学籍号或姓名。"
@@ -1217,8 +1212,7 @@ def children_set(
 
 # ---------------------------------------------------------------- report / check
 
-report_app = typer.Typer(help="控辍保学周报：供例会、打印、微信群和定时任务使用。", no_args_is_help=True,
-                         rich_markup_mode=None)
+report_app = cli_zh.group(help="控辍保学周报：供例会、打印、微信群和定时任务使用。")
 app.add_typer(report_app, name="report")
 
 

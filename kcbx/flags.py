@@ -303,14 +303,6 @@ def _facts_sql() -> str:
     """One query for every child of the population: status, stored facts, roster 备注, return."""
     return f"""
     WITH g AS MATERIALIZED ({groups.special_groups_sql()}),
-    roster AS (
-        SELECT e.child_id, e.reason,
-               ROW_NUMBER() OVER (PARTITION BY e.child_id ORDER BY e.date DESC, e.id DESC) AS n
-          FROM status_events e
-          JOIN import_batches b ON b.id = e.batch_id AND b.kind = 'roster' AND b.undone_at IS NULL
-         WHERE e.kind = 'snapshot' AND e.date <= :as_of
-           AND e.child_id IN (SELECT child_id FROM g)
-    ),
     returned AS (
         SELECT r.child_id, max(r.date) AS on_date
           FROM status_events r
@@ -318,10 +310,14 @@ def _facts_sql() -> str:
          GROUP BY r.child_id
     )
     SELECT g.child_id, g.status, c.absences, c.last_score, c.family_type, c.remarks,
-           roster.reason AS roster_remark, returned.on_date AS returned_on
+           (SELECT e.reason FROM status_events e
+              JOIN import_batches b ON b.id = e.batch_id AND b.kind = 'roster'
+                                   AND b.undone_at IS NULL
+             WHERE e.child_id = g.child_id AND e.kind = 'snapshot' AND e.date <= :as_of
+             ORDER BY e.date DESC, e.id DESC LIMIT 1) AS roster_remark,
+           returned.on_date AS returned_on
       FROM g
       JOIN children c ON c.id = g.child_id
-      LEFT JOIN roster ON roster.child_id = g.child_id AND roster.n = 1
       LEFT JOIN returned ON returned.child_id = g.child_id
      ORDER BY g.child_id
     """

@@ -12,8 +12,10 @@ and SPEC §2 defines the population by school and status, not by residence. (On 
 town every roster child is also in a census, so both readings give the same figures.)
 
 Within it, a child belongs to every group it matches: 贫困家庭 (family type), 留守儿童,
-残疾, the open 动摇生/家困生/学困生 flags, and 失辍学 (every NOT child). The groups are one
-SQL query, so pairing, the flag rules and the reports all read the same definition.
+残疾, the 动摇生/家困生/学困生 flags open on D (raised on or before D and not cleared by D,
+so a past week's groups are that week's, whatever was flagged since), and 失辍学 (every
+NOT child). The groups are one SQL query, so pairing, the flag rules and the reports all
+read the same definition.
 """
 
 from __future__ import annotations
@@ -73,7 +75,9 @@ def special_groups_sql(only: str | None = None) -> str:
     return f"""
     WITH st AS MATERIALIZED (SELECT * FROM ({history.status_on_sql(':as_of')}) {only_these}),
     open_flags AS (
-        SELECT child_id, {flags} FROM flags WHERE cleared_on IS NULL GROUP BY child_id
+        SELECT child_id, {flags} FROM flags
+         WHERE raised_on <= :as_of AND (cleared_on IS NULL OR cleared_on > :as_of)
+         GROUP BY child_id
     ),
     pop AS (
         SELECT c.id AS child_id, st.status AS status,

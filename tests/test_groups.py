@@ -84,6 +84,16 @@ def test_status_on_the_date_decides(town):
     assert by_name(conn, date(2025, 3, 5))["三月辍学"].groups == ("out_of_school",)
 
 
+def test_flags_count_on_the_days_they_were_open(town):
+    """A past date's groups are that date's: a flag raised or cleared later does not leak in."""
+    conn = town["conn"]
+    world.flag(conn, town["kid"]("一月动摇"), "wavering", cleared=True)  # 2025-01-01 … 2025-02-01
+    assert "一月动摇" not in by_name(conn, date(2024, 12, 31))
+    assert by_name(conn, date(2025, 1, 1))["一月动摇"].groups == ("wavering",)
+    assert by_name(conn, date(2025, 1, 31))["一月动摇"].groups == ("wavering",)
+    assert "一月动摇" not in by_name(conn, date(2025, 2, 1))
+
+
 def test_dropout_keeps_its_last_local_school(town):
     kid, conn = town["kid"], town["conn"]
     here = kid("本校辍学")
