@@ -41,6 +41,9 @@ GROUPS: dict[str, str] = {
     "out_of_school": "失辍学",
 }
 
+# A flag counts on D when it was raised on or before D and not cleared by then.
+_OPEN_ON_D = "raised_on <= :as_of AND (cleared_on IS NULL OR cleared_on > :as_of)"
+
 # Statuses that put a child in the population when its school is a local one.
 AT_LOCAL_SCHOOL = ("enrolled", "inclusive", "home_taught", "suspected")
 
@@ -75,9 +78,7 @@ def special_groups_sql(only: str | None = None) -> str:
     return f"""
     WITH st AS MATERIALIZED (SELECT * FROM ({history.status_on_sql(':as_of')}) {only_these}),
     open_flags AS (
-        SELECT child_id, {flags} FROM flags
-         WHERE raised_on <= :as_of AND (cleared_on IS NULL OR cleared_on > :as_of)
-         GROUP BY child_id
+        SELECT child_id, {flags} FROM flags WHERE {_OPEN_ON_D} GROUP BY child_id
     ),
     pop AS (
         SELECT c.id AS child_id, st.status AS status,
@@ -113,7 +114,7 @@ def candidates_sql(also: str = "1") -> str:
     SELECT c.id FROM children c
      WHERE c.birth_date BETWEEN :born_from AND :born_to
        AND ({attributes}
-            OR c.id IN (SELECT child_id FROM flags WHERE cleared_on IS NULL)
+            OR c.id IN (SELECT child_id FROM flags WHERE {_OPEN_ON_D})
             OR c.id IN (SELECT e.child_id FROM status_events e WHERE {history.is_alert('e')}))
        AND ({also})
     """

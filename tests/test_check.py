@@ -80,6 +80,16 @@ def test_special_group_child_without_a_teacher_is_the_schools(base):
     assert names(conn, "no_teacher") == []
 
 
+def test_a_flag_cleared_after_the_date_still_needed_a_teacher_then(base):
+    conn = base["conn"]
+    child = kid(base, "罗慧")                            # in a group only by its flag
+    conn.execute("INSERT INTO flags (child_id, flag, reason, source, raised_on, cleared_on, "
+                 "cleared_by) VALUES (?, 'wavering', '厌学', 'manual', '2025-03-01', "
+                 "'2025-03-25', 'manual')", (child,))
+    assert names(conn, "no_teacher") == ["罗慧"]                     # D = 2025-03-20
+    assert names(conn, "no_teacher", date(2025, 3, 26)) == []
+
+
 def test_special_group_child_without_a_guardian_phone_is_the_villages(base):
     conn = base["conn"]
     kid(base, "罗慧", disabled=1, guardian_phone=None)
