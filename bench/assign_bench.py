@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kcbx import db, idcard  # noqa: E402
+from kcbx import db, history, idcard  # noqa: E402
 
 AS_OF = "2025-03-01"
 SCHOOLS, TEACHERS_PER_SCHOOL, VILLAGES = 50, 10, 40
@@ -84,6 +84,8 @@ def build(path: Path, special: int, others: int, seed: int = 7) -> None:
     conn.executemany("INSERT INTO status_events (child_id, date, status, prev_status, school, "
                      "kind) VALUES (?, ?, ?, ?, ?, ?)", events)
     conn.execute("COMMIT")
+    with db.transaction(conn):  # the history spans, as an import derives them
+        history.refresh_current(conn, range(1, special + others + 1))
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
 

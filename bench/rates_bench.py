@@ -2,8 +2,8 @@
 
 Builds a synthetic county-sized store (one transaction of executemany, then the history
 spans derived by the library, as an import would), then times whole `kcbx` processes,
-median of 5: `rates --by village` and `rates --by grade` (table output into a pipe, the
-cron case), with `kcbx --help` as the start-up baseline of the same machine.
+median of 5: `rates --by village`, `--by grade` and `--by school` (table output into a
+pipe, the cron case), with `kcbx --help` as the start-up baseline of the same machine.
 
     python bench/rates_bench.py                 # build in a temp dir, time, delete
     python bench/rates_bench.py --db big.db     # keep (and reuse) the store
@@ -148,7 +148,7 @@ def main() -> None:
         wall, cpu = timed(["--help"], path, options.runs)
         print(f"kcbx --help (start-up baseline): {wall:.2f} s wall, {cpu:.2f} s CPU")
         worst = 0.0
-        for by in ("village", "grade"):
+        for by in ("village", "grade", "school"):
             wall, cpu = timed(["rates", "--by", by], path, options.runs)
             worst = max(worst, wall)
             print(f"kcbx rates --by {by}: {wall:.2f} s wall, {cpu:.2f} s CPU "

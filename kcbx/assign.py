@@ -296,15 +296,12 @@ def read_children(conn: sqlite3.Connection, as_of: date) -> list[Child]:
           FROM g JOIN children c ON c.id = g.child_id
          WHERE g.in_group""", params)
     cutoff = settings.get(conn, "cutoff")
-    catchments: dict[tuple[int, str], int | None] = {}
+    catchments = units.Catchments(conn)
     children = []
     for child_id, school_id, grade, class_no, village_id, born, *marks in rows:
         if school_id is None and village_id is not None:
             nominal = dates.nominal_grade(date.fromisoformat(born), as_of, cutoff)
-            key = (village_id, _level(nominal))
-            if key not in catchments:
-                catchments[key] = units.catchment(conn, *key)
-            school_id = catchments[key]
+            school_id = catchments.school_id(village_id, _level(nominal))
         children.append(Child(child_id, school_id, grade, class_no,
                               groups.group_codes(tuple(marks))))
     return children
@@ -476,7 +473,7 @@ def _open_pairing(conn: sqlite3.Connection, child_id: int) -> sqlite3.Row | None
 
 
 def _in_groups(conn: sqlite3.Connection, child_id: int, on: date) -> bool:
-    row = conn.execute(f"WITH g AS ({groups.special_groups_sql()}) "
+    row = conn.execute(f"WITH g AS ({groups.special_groups_sql(only=':child')}) "
                        "SELECT in_group FROM g WHERE child_id = :child",
                        {**groups.sql_params(conn, on), "child": child_id}).fetchone()
     return bool(row and row[0])

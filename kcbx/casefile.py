@@ -102,7 +102,7 @@ def _identity(child: sqlite3.Row, now: Standing, unmask: bool) -> dict:
 def _groups(conn: sqlite3.Connection, child_id: int, as_of: date) -> tuple[str, ...]:
     """The special groups the child belongs to on `as_of` (none outside the population)."""
     marks = ", ".join(groups.GROUPS)
-    row = conn.execute(f"WITH g AS ({groups.special_groups_sql()}) "
+    row = conn.execute(f"WITH g AS ({groups.special_groups_sql(only=':child')}) "
                        f"SELECT {marks} FROM g WHERE child_id = :child",
                        {**groups.sql_params(conn, as_of), "child": child_id}).fetchone()
     return groups.group_codes(tuple(row)) if row else ()

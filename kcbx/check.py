@@ -21,8 +21,9 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kcbx import groups, history, idcard, reconcile, settings, vocab
-from kcbx.dates import age_window, nominal_grade, school_year_start
+from kcbx import followups, groups, history, idcard, reconcile, settings, vocab
+from kcbx.dates import age_window, nominal_grade
+from kcbx.teachers import PAIRED_TEACHER, TEACHER_COLUMNS, TEACHER_JOIN
 
 # reconcile's 有学籍无户籍 (外在本) is information for the village, not something behind
 _RECONCILE_KINDS = tuple(k for k in reconcile.KINDS if k != "not_in_census")
@@ -37,7 +38,7 @@ KINDS: dict[str, str] = {
     "not_reported": "本周未报送表格",
     "name_conflict": "姓名冲突待确认",
     "unapplied_snapshot": "花名册状态与变动记录不符待确认",
-    "unmatched_return": "劝返记录称已返校但状态未变",
+    "unmatched_return": "劝返记录称已返校但无劝返复学记录",
     "remark_status": "备注写有另一种状态",
     "over_age": "超龄就读（比按年龄应在年级低两级及以上）",
     "no_guardian_phone": "特殊群体儿童缺监护人电话",
@@ -49,29 +50,12 @@ TEACHER_ROLE = "包干教师"
 SHEET_NAMES = {"census": "户籍花名册", "roster": "学籍花名册", "changes": "学籍变动表",
                "followups": "劝返帮扶记录", "teachers": "教师名单", "units": "单位名单"}
 
-# A follow-up result that says the child is back at school.
-RETURN_WORDS = ("已返校", "已劝返复学", "已复学")
-
 
 def _sql_list(codes) -> str:
     """An SQL list of codes (constants of the program, never user input)."""
     return "(" + ", ".join(f"'{c}'" for c in codes) + ")"
 
 
-# The pairings open on :as_of, one per child (the latest when two touch that day), read
-# once: a lookup per child would scan `assignments`, which has no index on child_id.
-OPEN_PAIRINGS = """
-    SELECT a.child_id, a.teacher_id, max(a.id) FROM assignments a
-     WHERE a.start_date <= :as_of AND (a.end_date IS NULL OR a.end_date > :as_of)
-     GROUP BY a.child_id
-"""
-# The teacher paired with child `c` on :as_of, and the teacher's school.
-TEACHER_JOIN = f"""
-    LEFT JOIN ({OPEN_PAIRINGS}) AS pair ON pair.child_id = c.id
-    LEFT JOIN teachers t ON t.id = pair.teacher_id
-    LEFT JOIN units ts ON ts.id = t.school_id
-"""
-TEACHER_COLUMNS = "t.name AS teacher, t.phone AS teacher_phone, ts.name AS teacher_school"
 LOCAL_SCHOOLS = "(SELECT name FROM units WHERE kind = 'school')"
 
 
@@ -237,101 +221,6 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-# ---------------------------------------------------------------- stand-ins for kcbx.followups
-# The case-work branch provides `unmatched_returns(conn, as_of)` and
-# `returned_without_followup(conn, as_of, days)`. Until it is merged, check reads the
-# tables directly with these two; at the merge they are replaced by those functions, and
-# `_Inspector.unmatched_return` / `returned_no_followup` map their rows to findings.
-
-
-def unmatched_returns(conn: sqlite3.Connection, as_of: date) -> list[sqlite3.Row]:
-    """已返校/已劝返复学 follow-ups on or before D about children still out of school on D.
-
-    Follow-ups never change a status (SPEC §2): the clerk must confirm a return with
-    `status set`. A follow-up dated before the child's current run of 辍学 (etc.) began
-    was answered by a return and a new dropout, so only a later one counts. One row per
-    child, its latest such follow-up: child_id, name, id_number, village_id, status,
-    said_on, result, by_name, by_school, by_phone.
-    """
-    said = " OR ".join(f"f.result LIKE '%{word}%'" for word in RETURN_WORDS)
-    return conn.execute(f"""
-        WITH said AS (
-          SELECT * FROM (
-            SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.child_id
-                                           ORDER BY f.date DESC, f.id DESC) AS n
-              FROM followups f WHERE f.date <= :as_of AND ({said}))
-           WHERE n = 1
-        )
-        SELECT c.id AS child_id, c.name, c.id_number, c.village_id,
-               {history.status_at('d', ':as_of')} AS status, s.date AS said_on, s.result,
-               s.by_name, s.by_school, t.phone AS by_phone
-          FROM said s
-          JOIN children c ON c.id = s.child_id
-          JOIN status_events d ON d.child_id = s.child_id AND {history.covers('d', ':as_of')}
-          LEFT JOIN teachers t ON t.id = s.teacher_id
-         WHERE {history.status_at('d', ':as_of')} IN {_sql_list(history.ALERT_STATUSES)}
-           AND (d.date > :as_of OR d.since IS NULL OR s.date >= d.since)
-           AND c.birth_date BETWEEN :born_from AND :born_to
-         ORDER BY c.village_id, c.id""", _window_params(conn, as_of)).fetchall()
-
-
-def returned_without_followup(conn: sqlite3.Connection, as_of: date,
-                              days: int) -> list[sqlite3.Row]:
-    """Children returned (劝返复学) this school year with no follow-up in the last `days` days.
-
-    A returned child is watched for the rest of the school year (SPEC §2): from its latest
-    return, a follow-up is due every `days` days while it stays at school (a child who
-    left again is a dropout case, or out of scope). One row per child: child_id, name,
-    id_number, village_id, in_census, school (on D), returned_on, last_followup, plus the
-    responsible teacher (teacher, teacher_phone, teacher_school).
-    """
-    return conn.execute(f"""
-        WITH r AS (
-          SELECT e.child_id, max(e.date) AS returned_on FROM status_events e
-           WHERE {history.is_return('e')} AND e.date BETWEEN :start AND :as_of
-           GROUP BY e.child_id
-        ),
-        due AS (
-          SELECT r.*, (SELECT max(f.date) FROM followups f WHERE f.child_id = r.child_id
-                        AND f.date BETWEEN r.returned_on AND :as_of) AS last_followup
-            FROM r
-        )
-        SELECT c.id AS child_id, c.name, c.id_number, c.village_id, c.in_census,
-               {history.status_at('d', ':as_of', 'school')} AS school,
-               due.returned_on, due.last_followup, {TEACHER_COLUMNS}
-          FROM due
-          JOIN children c ON c.id = due.child_id
-          JOIN status_events d ON d.child_id = c.id AND {history.covers('d', ':as_of')}
-          {TEACHER_JOIN}
-         WHERE {history.status_at('d', ':as_of')} IN {_sql_list(history.RETURN_TO)}
-           AND julianday(:as_of) - julianday(coalesce(due.last_followup, due.returned_on))
-               > :days
-           AND c.birth_date BETWEEN :born_from AND :born_to
-         ORDER BY c.village_id, c.id""",
-        {**_window_params(conn, as_of), "start": school_year_start(as_of).isoformat(),
-         "days": days}).fetchall()
-
-
-# ---------------------------------------------------------------- reconcile, less its slowest kind
-
-
-def _open_reconcile_findings(conn: sqlite3.Connection, as_of: date) -> list[reconcile.Finding]:
-    """reconcile's findings of the kinds check lists, in reconcile's order.
-
-    Not `reconcile.reconcile`: it also computes not_in_census, which check does not list
-    and whose query is quadratic (a NOT EXISTS over a window-function CTE, re-run per
-    row: minutes for 50,000 children). Until reconcile can be asked for some kinds only,
-    its finders are called one by one; the lead should swap this for that call.
-    """
-    params = reconcile._params(conn, as_of)
-    findings = (reconcile._not_on_roll(conn, params, as_of)
-                + reconcile._missing_from_roll(conn, params)
-                + reconcile._identity_mismatch(conn, params)
-                + reconcile._status_mismatch(conn, params))
-    order = list(reconcile.KINDS)
-    return sorted(findings, key=lambda f: (order.index(f.kind), f.village, f.school, f.name))
-
-
 # ---------------------------------------------------------------- the inspector
 
 
@@ -367,8 +256,7 @@ class _Inspector:
         self.week_start = week_start
         self.cutoff = settings.get(conn, "cutoff")
         self.window = age_window(as_of, self.cutoff)
-        self.params = {**_window_params(conn, as_of), "week_start": week_start.isoformat(),
-                       "start": school_year_start(as_of).isoformat()}
+        self.params = {**_window_params(conn, as_of), "week_start": week_start.isoformat()}
         units = conn.execute("SELECT id, kind, name, head_name, head_phone FROM units").fetchall()
         self.units = {u["id"]: u for u in units}
         self.unit_ids = {(u["kind"], u["name"]): u["id"] for u in units}
@@ -407,6 +295,11 @@ class _Inspector:
             return Responsible(teacher_school, TEACHER_ROLE, teacher, teacher_phone)
         return self.head(self.school_id(school), village_id)
 
+    def child_order(self, village: str | None, child_id: int) -> tuple:
+        """The order of the other kinds' queries (village id, NULL first; then child id)."""
+        village_id = self.unit_ids.get(("village", village))
+        return village_id is not None, village_id or 0, child_id
+
     def finding(self, kind: str, who: Responsible, detail: str,
                 row: sqlite3.Row | None = None) -> Finding:
         """A finding, about the child of `row` when given (name and ID number)."""
@@ -425,14 +318,18 @@ class _Inspector:
     # -- the kinds
 
     def special_groups(self) -> list[Finding]:
-        """Special-group children without a teacher on D, or without a guardian phone."""
+        """Special-group children without a teacher on D, or without a guardian phone.
+
+        Only the children who may be in a group and lack either are looked at: the
+        whole population would read every child's status (seconds for a county).
+        """
+        lacking = f"({PAIRED_TEACHER} IS NULL OR coalesce(c.guardian_phone, '') = '')"
         rows = self.query(f"""
-            WITH g AS ({groups.special_groups_sql()})
+            WITH g AS ({groups.special_groups_sql(only=groups.candidates_sql(lacking))})
             SELECT g.*, c.name, c.id_number, c.village_id, c.guardian_phone,
-                   pair.child_id IS NOT NULL AS paired
+                   {PAIRED_TEACHER} IS NOT NULL AS paired
               FROM g JOIN children c ON c.id = g.child_id
-              LEFT JOIN ({OPEN_PAIRINGS}) AS pair ON pair.child_id = g.child_id
-             WHERE g.in_group AND (pair.child_id IS NULL OR coalesce(c.guardian_phone, '') = '')
+             WHERE g.in_group AND {lacking}
              ORDER BY c.village_id, c.id""")
         no_teacher, no_phone = [], []
         for r in rows:
@@ -475,26 +372,36 @@ class _Inspector:
         return findings
 
     def returned_no_followup(self) -> list[Finding]:
-        """Returned children with no follow-up in `returned_followup_days` days."""
+        """Returned children of the town with no follow-up in `returned_followup_days` days."""
         days = settings.get_int(self.conn, "returned_followup_days")
-        return [self.finding(
-            "returned_no_followup",
-            self.case_owner(r["teacher"], r["teacher_school"], r["teacher_phone"], r["school"],
-                            r["village_id"]),
-            f"{r['returned_on']} 劝返复学，此后最近一次跟进：{r['last_followup'] or '无'}，"
-            f"已 {self.days_since(r['last_followup'] or r['returned_on'])} 天未跟进"
-            f"（本学年内要求每 {days} 天至少一次）：请包干教师谈心或家访，防止再次辍学。", r)
-            for r in returned_without_followup(self.conn, self.as_of, days)
-            if r["in_census"] or self.school_id(r["school"])]
+        overdue = [r for r in followups.returned_without_followup(
+                       self.conn, self.as_of, days, window=self.window)
+                   if r.in_census or self.school_id(r.school)]
+        findings = []
+        for r in sorted(overdue, key=lambda r: self.child_order(r.village, r.child_id)):
+            who = self.case_owner(r.teacher, r.teacher_school, r.teacher_phone, r.school,
+                                  self.unit_ids.get(("village", r.village)))
+            waited = (self.as_of - (r.last_followup or r.returned_on)).days
+            findings.append(Finding(
+                "returned_no_followup", who,
+                f"{r.returned_on} 劝返复学，此后最近一次跟进：{r.last_followup or '无'}，"
+                f"已 {waited} 天未跟进（本学年内要求每 {days} 天至少一次）："
+                "请包干教师谈心或家访，防止再次辍学。", r.name, r.id_number))
+        return findings
 
     def teacher_overload(self) -> list[Finding]:
-        """Teachers with more open pairings on D than the `max_load` setting allows."""
+        """Teachers with more open pairings on D than the `max_load` setting allows.
+
+        The pairings are counted in one pass over the table: through the teacher index,
+        each of them would be a random read (four times slower for a county).
+        """
         cap = settings.get_int(self.conn, "max_load")
         rows = self.query("""
-            SELECT t.name, t.school_id, count(*) AS load
-              FROM assignments a JOIN teachers t ON t.id = a.teacher_id
-             WHERE a.start_date <= :as_of AND (a.end_date IS NULL OR a.end_date > :as_of)
-             GROUP BY t.id HAVING count(*) > :cap
+            SELECT t.name, t.school_id, n.load
+              FROM (SELECT a.teacher_id, count(*) AS load FROM assignments AS a NOT INDEXED
+                     WHERE a.start_date <= :as_of AND (a.end_date IS NULL OR a.end_date > :as_of)
+                     GROUP BY a.teacher_id HAVING count(*) > :cap) AS n
+              JOIN teachers t ON t.id = n.teacher_id
              ORDER BY t.school_id, t.name""", cap=cap)
         return [self.finding(
             "teacher_overload", self.head(r["school_id"]),
@@ -570,18 +477,23 @@ class _Inspector:
             for r in rows]
 
     def unmatched_return(self) -> list[Finding]:
-        """Follow-ups saying 已返校 while the child's status on D is still out of school."""
+        """Follow-ups saying the child is back with no return in its history, one per child
+        (its latest such follow-up)."""
+        latest = {r.child_id: r for r in followups.unmatched_returns(
+            self.conn, self.as_of, window=self.window)}   # in date order: the latest wins
         findings = []
-        for r in unmatched_returns(self.conn, self.as_of):
-            if r["by_name"]:
-                who = Responsible(r["by_school"], "劝返人", r["by_name"], r["by_phone"])
+        for r in sorted(latest.values(), key=lambda r: self.child_order(r.village, r.child_id)):
+            village_id = self.unit_ids.get(("village", r.village))
+            if r.by_name:
+                who = Responsible(r.by_school, "劝返人", r.by_name, r.by_phone)
             else:
-                who = self.head(r["village_id"])
-            findings.append(self.finding(
+                who = self.head(village_id)
+            since = r.date - timedelta(days=followups.RETURN_MATCH_DAYS)
+            findings.append(Finding(
                 "unmatched_return", who,
-                f"{r['said_on']} 劝返记录结果为「{r['result']}」，但 {self.as_of} 的状态仍为「"
-                f"{vocab.status_name(r['status'])}」：请核实；确已返校的，用 kcbx status set "
-                "记录返校（写明返校日期）。", r))
+                f"{r.date} 劝返记录结果为「{r.result}」，但 {since} 至 {self.as_of} 没有劝返复学"
+                f"的状态记录，{self.as_of} 的状态为「{vocab.status_name(r.status)}」：请核实；"
+                "确已返校的，用 kcbx status set 记录返校（写明返校日期）。", r.name, r.id_number))
         return findings
 
     def remark_status(self) -> list[Finding]:
@@ -658,7 +570,7 @@ class _Inspector:
         not listed again.
         """
         findings = []
-        for f in _open_reconcile_findings(self.conn, self.as_of):
+        for f in reconcile.reconcile(self.conn, self.as_of, kinds=_RECONCILE_KINDS):
             if f.kind == "identity_mismatch" and f.id_number in conflicted:
                 continue
             village = self.unit_ids.get(("village", f.village))

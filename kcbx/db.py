@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
@@ -124,6 +126,53 @@ def transaction(conn: sqlite3.Connection, *, counted: bool = True) -> Iterator[s
         if not landed:
             _Commits.count = before
         raise
+
+
+@contextmanager
+def alongside(conn: sqlite3.Connection,
+              work: Callable[[sqlite3.Connection], object]) -> Iterator[Future]:
+    """Run `work` on a second connection to the same database, in a thread, while the
+    block goes on with `conn`; the future gives its result (or raises its error).
+
+    For a report over a county, which spends its time inside SQLite: SQLite releases
+    Python's lock while it works and lets two connections read side by side (WAL), so
+    two halves of the work take the time of the longer one on two cores. Each query
+    reads the latest committed data, as it would on one connection. An error in the
+    block (Ctrl-C included) stops the other work at its next step. A database in memory
+    has no second connection: `work` then runs on `conn` first.
+    """
+    path = _file_of(conn)
+    if not path:
+        done: Future = Future()
+        try:
+            done.set_result(work(conn))
+        except Exception as exc:  # raised by result(), as it would be from the thread
+            done.set_exception(exc)
+        yield done
+        return
+    stop = threading.Event()
+
+    def run() -> object:
+        other = connect(path, migrate=False)
+        other.set_progress_handler(stop.is_set, _STEPS_BETWEEN_CHECKS)  # true: interrupted
+        try:
+            return work(other)
+        finally:
+            other.close()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcbx-alongside") as pool:
+        future = pool.submit(run)
+        try:
+            yield future
+        except BaseException:
+            stop.set()
+            future.cancel()
+            raise
+
+
+# How often (in SQLite virtual-machine steps, well under a millisecond) a query running
+# alongside asks whether to stop.
+_STEPS_BETWEEN_CHECKS = 100_000
 
 
 def _file_of(conn: sqlite3.Connection) -> str | None:

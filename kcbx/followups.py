@@ -22,10 +22,10 @@ from datetime import date, timedelta
 
 from kcbx import dates, history, idcard, normalize, settings
 from kcbx.children import resolve_child, standing, standing_sql
+from kcbx.dates import AgeWindow
 from kcbx.db import transaction
 from kcbx.errors import InvalidValue
-from kcbx.teachers import resolve_teacher
-from kcbx.vocab import RECEIVING_STATUSES
+from kcbx.teachers import TEACHER_COLUMNS, TEACHER_JOIN, resolve_teacher
 
 # 劝返方式 of domain.md §3.2, plus 约谈 and 送教上门 visits, as the clerk writes them.
 METHODS = ("电话", "家访", "约谈", "书面通知", "送教上门", "集中劝返")
@@ -185,6 +185,8 @@ class UnmatchedReturn:
     school: str | None
     date: date
     by_name: str
+    by_school: str | None
+    by_phone: str | None        # the visitor's phone, when the visitor is a known teacher
     method: str | None
     result: str
     status: str | None          # the child's status on the reference date, unchanged
@@ -197,27 +199,39 @@ class UnmatchedReturn:
                 "result": self.result, "status": self.status}
 
 
-def unmatched_returns(conn: sqlite3.Connection, as_of: date, *,
-                      child_id: int | None = None) -> list[UnmatchedReturn]:
+def _born_in(window: AgeWindow | None) -> dict[str, str | None]:
+    """SQL parameters :born_from/:born_to of a window, both NULL (no limit) without one."""
+    if window is None:
+        return {"born_from": None, "born_to": None}
+    return {"born_from": window.born_from.isoformat(), "born_to": window.born_to.isoformat()}
+
+
+_BORN_IN = "(:born_from IS NULL OR c.birth_date BETWEEN :born_from AND :born_to)"
+
+
+def unmatched_returns(conn: sqlite3.Connection, as_of: date, *, child_id: int | None = None,
+                      window: AgeWindow | None = None) -> list[UnmatchedReturn]:
     """Follow-ups of the school year up to `as_of` whose result says 已返校/已劝返复学 while
     the child has no return (SPEC §2) dated from RETURN_MATCH_DAYS before the follow-up
     up to `as_of`. The status is left alone: the clerk confirms with `status set`.
 
     Only the school year containing `as_of` is looked at, like every return figure: an
-    old year's record is no longer something to act on.
+    old year's record is no longer something to act on. `window` keeps the children born
+    in it (`check`: of compulsory age). In date order.
     """
     params = {"as_of": as_of.isoformat(), "start": dates.school_year_start(as_of).isoformat(),
-              "child": child_id, "window": f"-{RETURN_MATCH_DAYS} days"}
+              "child": child_id, "window": f"-{RETURN_MATCH_DAYS} days", **_born_in(window)}
     rows = conn.execute(f"""
         WITH st AS ({standing_sql()})
         SELECT f.id, f.child_id, c.id_number, c.name, v.name AS village,
-               coalesce(st.school, c.school) AS school, f.date, f.by_name, f.method,
-               f.result, st.status
+               coalesce(st.school, c.school) AS school, f.date, f.by_name, f.by_school,
+               t.phone AS by_phone, f.method, f.result, st.status
           FROM followups f JOIN children c ON c.id = f.child_id
           LEFT JOIN units v ON v.id = c.village_id
+          LEFT JOIN teachers t ON t.id = f.teacher_id
           LEFT JOIN st ON st.child_id = f.child_id
          WHERE f.date BETWEEN :start AND :as_of AND {_MAY_SAY_RETURNED}
-           AND (:child IS NULL OR f.child_id = :child)
+           AND (:child IS NULL OR f.child_id = :child) AND {_BORN_IN}
            AND NOT EXISTS (
                SELECT 1 FROM status_events e
                 WHERE e.child_id = f.child_id AND {history.is_return('e')}
@@ -225,7 +239,7 @@ def unmatched_returns(conn: sqlite3.Connection, as_of: date, *,
          ORDER BY f.date, f.id""", params)
     return [UnmatchedReturn(r["id"], r["child_id"], r["id_number"], r["name"], r["village"],
                             r["school"], date.fromisoformat(r["date"]), r["by_name"],
-                            r["method"], r["result"], r["status"])
+                            r["by_school"], r["by_phone"], r["method"], r["result"], r["status"])
             for r in rows if says_returned(r["result"])]
 
 
@@ -237,12 +251,15 @@ class OverdueReturned:
     id_number: str
     name: str
     village: str | None
+    in_census: bool              # a 户籍 child (else the town answers while it is on a local roll)
     school: str | None
     status: str
     returned_on: date
     last_followup: date | None   # the latest follow-up since the return, if any
     due: date                    # when the next follow-up was due
     teacher: str | None          # the responsible teacher on the reference date
+    teacher_school: str | None
+    teacher_phone: str | None
 
     def as_json(self, unmask: bool = False) -> dict:
         """A JSON object (ID masked unless `unmask`)."""
@@ -252,22 +269,23 @@ class OverdueReturned:
                 "last_followup": self.last_followup, "due": self.due, "teacher": self.teacher}
 
 
-def returned_without_followup(conn: sqlite3.Connection, as_of: date,
-                              days: int | None = None) -> list[OverdueReturned]:
+def returned_without_followup(conn: sqlite3.Connection, as_of: date, days: int | None = None,
+                              *, window: AgeWindow | None = None) -> list[OverdueReturned]:
     """Children returned this school year (by `as_of`) whom no follow-up has reached for
     more than `days` days (default: the `returned_followup_days` setting, 14).
 
     The clock starts at the latest return (the 劝返 that brought the child back is a
     contact) and restarts at every follow-up since; a child is overdue when `as_of` is
     more than `days` days after the last of them, so a visit exactly `days` days ago is
-    still in time. Only children still receiving education on `as_of` are watched here:
-    one who dropped out again is a dropout case again, and one who moved away or
-    finished school needs no follow-up.
+    still in time. Only children still at school on `as_of` are watched here (a status
+    a return leads to, SPEC §2): one who dropped out again, or is 疑似辍学, is a dropout
+    case again with its own weekly follow-ups, and one who moved away or finished school
+    needs none. `window` keeps the children born in it (`check`: of compulsory age).
     """
     days = settings.get_int(conn, "returned_followup_days") if days is None else days
     params = {"as_of": as_of.isoformat(), "start": dates.school_year_start(as_of).isoformat(),
-              "days": days}
-    receiving = ", ".join(f"'{code}'" for code in RECEIVING_STATUSES)
+              "days": days, **_born_in(window)}
+    at_school = ", ".join(f"'{code}'" for code in history.RETURN_TO)
     rows = conn.execute(f"""
         WITH ret AS (
             SELECT e.child_id, max(e.date) AS returned_on FROM status_events e
@@ -281,16 +299,14 @@ def returned_without_followup(conn: sqlite3.Connection, as_of: date,
               FROM ret
         ),
         st AS ({standing_sql()})
-        SELECT c.id, c.id_number, c.name, v.name AS village,
+        SELECT c.id, c.id_number, c.name, v.name AS village, c.in_census,
                coalesce(st.school, c.school) AS school, st.status, seen.returned_on,
-               seen.last_followup,
-               (SELECT t.name FROM assignments a JOIN teachers t ON t.id = a.teacher_id
-                 WHERE a.child_id = c.id AND a.start_date <= :as_of
-                   AND (a.end_date IS NULL OR a.end_date > :as_of)) AS teacher
+               seen.last_followup, {TEACHER_COLUMNS}
           FROM seen JOIN children c ON c.id = seen.child_id
           JOIN st ON st.child_id = seen.child_id
           LEFT JOIN units v ON v.id = c.village_id
-         WHERE st.status IN ({receiving})
+          {TEACHER_JOIN}
+         WHERE st.status IN ({at_school}) AND {_BORN_IN}
            AND julianday(:as_of) - julianday(coalesce(seen.last_followup, seen.returned_on))
                > :days
          ORDER BY v.name IS NULL, v.name, c.name, c.id""", params)
@@ -299,6 +315,7 @@ def returned_without_followup(conn: sqlite3.Connection, as_of: date,
         returned_on = date.fromisoformat(r["returned_on"])
         last = date.fromisoformat(r["last_followup"]) if r["last_followup"] else None
         overdue.append(OverdueReturned(
-            r["id"], r["id_number"], r["name"], r["village"], r["school"], r["status"],
-            returned_on, last, (last or returned_on) + timedelta(days=days), r["teacher"]))
+            r["id"], r["id_number"], r["name"], r["village"], bool(r["in_census"]), r["school"],
+            r["status"], returned_on, last, (last or returned_on) + timedelta(days=days),
+            r["teacher"], r["teacher_school"], r["teacher_phone"]))
     return overdue

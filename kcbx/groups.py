@@ -41,6 +41,9 @@ GROUPS: dict[str, str] = {
     "out_of_school": "失辍学",
 }
 
+# A flag counts on D when it was raised on or before D and not cleared by then.
+_OPEN_ON_D = "raised_on <= :as_of AND (cleared_on IS NULL OR cleared_on > :as_of)"
+
 # Statuses that put a child in the population when its school is a local one.
 AT_LOCAL_SCHOOL = ("enrolled", "inclusive", "home_taught", "suspected")
 
@@ -55,25 +58,27 @@ def _poverty_expr(column: str) -> str:
         f"instr(COALESCE({column}, ''), '{word}') > 0" for word in POVERTY_FAMILY_TYPES) + ")"
 
 
-def special_groups_sql() -> str:
+def special_groups_sql(only: str | None = None) -> str:
     """One row per child of the population on :as_of, with a 0/1 column per group.
 
     Parameters: :as_of, :born_from, :born_to (see `sql_params`). Columns: child_id, status,
     school_id (the local school: the status's own, or for a NOT child the latest local
     school in its history, else NULL), one column per code of GROUPS, and in_group (1 when
     the child is in at least one group: the special-group children proper).
+
+    `only` (SQL: a subquery or a parameter giving child ids) limits the rows to those
+    children, for a caller that needs a few: the whole population reads every child.
     """
     not_statuses = _sql_list(vocab.NOT_STATUSES)
     group_columns = ",\n               ".join(f"{_group_expr(code)} AS {code}" for code in GROUPS)
     flags = ", ".join(f"max(flag = '{code}') AS {code}" for code in vocab.FLAGS)
+    only_these = f"WHERE child_id IN ({only})" if only else ""
     # st is materialised so each child's status is computed once, not once per mention;
     # the population is then read in one pass over st, children and the open flags.
     return f"""
-    WITH st AS MATERIALIZED ({history.status_on_sql(':as_of')}),
+    WITH st AS MATERIALIZED (SELECT * FROM ({history.status_on_sql(':as_of')}) {only_these}),
     open_flags AS (
-        SELECT child_id, {flags} FROM flags
-         WHERE raised_on <= :as_of AND (cleared_on IS NULL OR cleared_on > :as_of)
-         GROUP BY child_id
+        SELECT child_id, {flags} FROM flags WHERE {_OPEN_ON_D} GROUP BY child_id
     ),
     pop AS (
         SELECT c.id AS child_id, st.status AS status,
@@ -92,6 +97,26 @@ def special_groups_sql() -> str:
                 OR st.status IN ({not_statuses}))
     )
     SELECT pop.*, ({' OR '.join(GROUPS)}) AS in_group FROM pop
+    """
+
+
+def candidates_sql(also: str = "1") -> str:
+    """SQL: ids of the children of compulsory age on :as_of who may be in a special group
+    and for whom `also` (a condition on children `c`) holds.
+
+    A superset of the in_group children that reads no status: in a group by family type,
+    留守 or disability, or holding an open flag, or with an event that may make it 失辍学
+    (`history.is_alert`). For `special_groups_sql(only=...)` when a caller wants a few of
+    the special children, such as those without a teacher.
+    """
+    attributes = " OR ".join(_group_expr(code) for code in ("left_behind", "disabled", "poverty"))
+    return f"""
+    SELECT c.id FROM children c
+     WHERE c.birth_date BETWEEN :born_from AND :born_to
+       AND ({attributes}
+            OR c.id IN (SELECT child_id FROM flags WHERE {_OPEN_ON_D})
+            OR c.id IN (SELECT e.child_id FROM status_events e WHERE {history.is_alert('e')}))
+       AND ({also})
     """
 
 

@@ -65,6 +65,24 @@ def m002_status_spans(db) -> None:
     history.refresh_current(db.conn, children)
 
 
+def m003_report_indexes(db) -> None:
+    """Indexes for the passes of the weekly report over a county's children.
+
+    The span index also holds each event's school and the school before it, so the
+    status *and school* on a date (school rolls, the special-group population, cases,
+    人籍比对) come from the index alone: every such pass read the events table as well
+    (at 1,000,000 children the report's village and school figures took 3.5 s, now 2.9).
+    Pairings get an index by child, so the teacher of a case is a lookup instead of a
+    pass over every pairing per query.
+    """
+    db.execute("DROP INDEX status_events_span")
+    db.execute("CREATE INDEX status_events_span ON status_events "
+               "(child_id, applied, next_date, date, is_first, status, status_before, "
+               "school, school_before)")
+    db.execute("CREATE INDEX assignments_child ON assignments "
+               "(child_id, start_date, end_date, teacher_id)")
+
+
 # The tables whose rows an import inserts, child tables first (undo deletes in this order).
 INSERTED_BY_IMPORTS = ("followups", "status_events", "teachers", "children", "units")
 
@@ -75,8 +93,7 @@ def m004_batch_of_inserted_rows(db) -> None:
     Undo deletes a batch's rows by their batch id (status events and follow-ups always
     had it; children, units and teachers get it here), instead of a log row per inserted
     row: a first import of a 100,000-row roster logged 200,000 of them. The column is
-    filled from the existing log's 'insert' rows, which are then dropped. (Numbered 4:
-    m003 is another change made at the same time.)
+    filled from the existing log's 'insert' rows, which are then dropped.
     """
     for table in ("children", "units", "teachers"):
         db.execute(f"ALTER TABLE {table} ADD COLUMN batch_id INTEGER REFERENCES import_batches(id)")
@@ -137,8 +154,8 @@ def m005_checks_without_in_lists(db) -> None:
     conn.execute("SELECT * FROM children, status_events LIMIT 0")
 
 
-MIGRATIONS = [m001_schema, m002_status_spans, m004_batch_of_inserted_rows,
-              m005_checks_without_in_lists]
+MIGRATIONS = [m001_schema, m002_status_spans, m003_report_indexes,
+              m004_batch_of_inserted_rows, m005_checks_without_in_lists]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

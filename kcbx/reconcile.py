@@ -30,6 +30,8 @@ rows were rejected at import and so may have no trustworthy ID or birth date at 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -79,12 +81,19 @@ class Finding:
                 "detail": self.detail}
 
 
-def reconcile(conn: sqlite3.Connection, as_of: date) -> list[Finding]:
-    """Every 人籍比对 finding on `as_of`, in the order of KINDS, then village, school, name."""
+def reconcile(conn: sqlite3.Connection, as_of: date,
+              kinds: Iterable[str] = tuple(KINDS)) -> list[Finding]:
+    """The 人籍比对 findings of `kinds` on `as_of`, in the order of KINDS, then village,
+    school, name. `kcbx check` leaves out 外在本 (`not_in_census`), which is information."""
+    wanted = set(kinds)
+    if wanted - set(KINDS):
+        raise ValueError(f"unknown reconcile kinds: {sorted(wanted - set(KINDS))}")
     params = _params(conn, as_of)
-    findings = (_not_on_roll(conn, params, as_of) + _missing_from_roll(conn, params)
-                + _not_in_census(conn, params) + _identity_mismatch(conn, params)
-                + _status_mismatch(conn, params))
+    findings: list[Finding] = []
+    with _sides(conn, params):
+        for kind, finder in _FINDERS.items():
+            if kind in wanted:
+                findings += finder(conn, params)
     order = list(KINDS)
     return sorted(findings, key=lambda f: (order.index(f.kind), f.village, f.school, f.name))
 
@@ -96,9 +105,9 @@ def compared_sheets(conn: sqlite3.Connection, as_of: date) -> dict[str, list[tup
     empty list of findings.
     """
     sheets: dict[str, list[tuple[str, str]]] = {"census": [], "roster": []}
-    for r in _rows(conn, """
+    for r in conn.execute(f"""
             SELECT DISTINCT b.kind, COALESCE(u.name, '') AS unit, b.sheet_date
-              FROM latest b LEFT JOIN units u ON u.id = b.unit_id
+              FROM ({_LATEST}) b LEFT JOIN units u ON u.id = b.unit_id
              ORDER BY b.kind, unit""", _params(conn, as_of)):
         sheets[r["kind"]].append((r["unit"], r["sheet_date"]))
     return sheets
@@ -116,69 +125,123 @@ def _in(codes: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{c}'" for c in codes) + ")"
 
 
-# The latest census and roster batches per unit on or before D, each side's latest
-# snapshot of a child, the children of compulsory age, the status on D, and the children
-# whose row in a latest batch was rejected for a name conflict.
-_CTES = f"""
-WITH latest AS (
+# ---------------------------------------------------------------- both sides, once
+
+# The latest census and roster batches per unit on or before D (the batches of no unit
+# are one group, as GROUP BY has it).
+_LATEST = """
   SELECT id, kind, unit_id, sheet_date FROM (
     SELECT b.id, b.kind, b.unit_id, b.sheet_date,
            MAX(b.sheet_date) OVER (PARTITION BY b.kind, b.unit_id) AS newest
       FROM import_batches b
      WHERE b.kind IN ('census', 'roster') AND b.undone_at IS NULL AND b.sheet_date <= :as_of)
    WHERE sheet_date = newest
-),
-census AS (
-  SELECT child_id, status, school, date, unit_id FROM (
-    SELECT e.child_id, e.status, e.school, e.date, b.unit_id,
-           ROW_NUMBER() OVER (PARTITION BY e.child_id ORDER BY e.date DESC, e.id DESC) AS n
-      FROM status_events e JOIN latest b ON b.id = e.batch_id AND b.kind = 'census')
-   WHERE n = 1
-),
-roll AS (
-  SELECT child_id, status, date, unit_id FROM (
-    SELECT e.child_id, e.status, e.date, b.unit_id,
-           ROW_NUMBER() OVER (PARTITION BY e.child_id, b.unit_id
-                              ORDER BY e.date DESC, e.id DESC) AS n
-      FROM status_events e JOIN latest b ON b.id = e.batch_id AND b.kind = 'roster')
-   WHERE n = 1
-),
-young AS (
-  SELECT * FROM children WHERE birth_date BETWEEN :earliest AND :latest
-),
-st AS ({history.status_on_sql(":as_of")}),
-conflicted AS (
-  SELECT e.child_id, b.kind, b.unit_id FROM import_errors e JOIN latest b ON b.id = e.batch_id
-   WHERE e.code = 'name_conflict' AND e.resolved_at IS NULL AND e.child_id IS NOT NULL
-),
-schools AS (SELECT id, name FROM units WHERE kind = 'school')
 """
+# Keep the latest event, by (date, id), of each key: an upsert instead of a window
+# function, so a million rows are never sorted.
+_NEWER = "WHERE (excluded.date, excluded.event_id) > (date, event_id)"
+
+# The temp tables every finder reads: (name, definition, the INSERT that fills it).
+# rc_roll: each child's latest line on each latest roll; `unit_key` is the unit's id, 0
+# for a sheet of no unit (unit ids start at 1), `school` the unit's name when it is a
+# local school (else NULL: no school's roll). rc_census: each child's latest statement
+# in a latest census; `on_roll` NULL when the child is on no roll, 1 when on the roll of
+# the school the census names, else 0; the child's status and school on D when that
+# event decides D (`covers_d`). rc_conflicted: children whose row in a latest sheet was
+# rejected for a name conflict, by the sheet's kind and unit.
+_SIDES = (
+    ("rc_latest", "(id INTEGER PRIMARY KEY, kind TEXT, unit_id INTEGER, sheet_date TEXT)",
+     f"INSERT INTO temp.rc_latest {_LATEST}"),
+    ("rc_roll", "(child_id INTEGER NOT NULL, unit_key INTEGER NOT NULL, unit_id INTEGER, "
+                "school TEXT, event_id INTEGER, status TEXT, date TEXT, "
+                "PRIMARY KEY (child_id, unit_key)) WITHOUT ROWID", f"""
+     INSERT INTO temp.rc_roll (child_id, unit_key, unit_id, school, event_id, status, date)
+     SELECT e.child_id, coalesce(b.unit_id, 0), b.unit_id, s.name, e.id, e.status, e.date
+       FROM temp.rc_latest b JOIN status_events e ON e.batch_id = b.id
+       LEFT JOIN units s ON s.id = b.unit_id AND s.kind = 'school'
+      WHERE b.kind = 'roster'
+     ON CONFLICT (child_id, unit_key) DO UPDATE SET
+        event_id = excluded.event_id, status = excluded.status, date = excluded.date {_NEWER}"""),
+    ("rc_census", "(child_id INTEGER PRIMARY KEY, event_id INTEGER, status TEXT, school TEXT, "
+                  "date TEXT, unit_id INTEGER, on_roll INTEGER, covers_d INTEGER, status_d TEXT, "
+                  "school_d TEXT)", f"""
+     INSERT INTO temp.rc_census (child_id, event_id, status, school, date, unit_id, on_roll,
+                                 covers_d, status_d, school_d)
+     SELECT e.child_id, e.id, e.status, e.school, e.date, b.unit_id,
+            (SELECT max(coalesce(r.school = e.school, 0)) FROM temp.rc_roll r
+              WHERE r.child_id = e.child_id),
+            {history.covers('e', ':as_of')}, {history.status_at('e', ':as_of')},
+            {history.status_at('e', ':as_of', 'school')}
+       FROM temp.rc_latest b JOIN status_events e ON e.batch_id = b.id
+      WHERE b.kind = 'census'
+     ON CONFLICT (child_id) DO UPDATE SET
+        event_id = excluded.event_id, status = excluded.status, school = excluded.school,
+        date = excluded.date, unit_id = excluded.unit_id, on_roll = excluded.on_roll,
+        covers_d = excluded.covers_d, status_d = excluded.status_d,
+        school_d = excluded.school_d {_NEWER}"""),
+    ("rc_conflicted", "(child_id INTEGER NOT NULL, kind TEXT NOT NULL, unit_key INTEGER NOT NULL, "
+                      "PRIMARY KEY (child_id, kind, unit_key)) WITHOUT ROWID", """
+     INSERT OR IGNORE INTO temp.rc_conflicted (child_id, kind, unit_key)
+     SELECT e.child_id, b.kind, coalesce(b.unit_id, 0)
+       FROM import_errors e JOIN temp.rc_latest b ON b.id = e.batch_id
+      WHERE e.code = 'name_conflict' AND e.resolved_at IS NULL AND e.child_id IS NOT NULL"""),
+)
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: dict) -> list[sqlite3.Row]:
-    """Run one finding query after the shared CTEs."""
-    return conn.execute(_CTES + sql, params).fetchall()
+@contextmanager
+def _sides(conn: sqlite3.Connection, params: dict) -> Iterator[None]:
+    """Both sides of the comparison as temp tables, for the duration of one `reconcile`.
+
+    Built once and read by every finder through their keys: a finder that looked each
+    child up in window functions over the events instead took minutes for a county.
+    """
+    try:
+        for name, definition, fill in _SIDES:
+            conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            conn.execute(f"CREATE TEMP TABLE {name} {definition}")
+            conn.execute(fill, params)
+        yield
+    finally:
+        for name, _, _ in _SIDES:
+            conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def _not_on_roll(conn: sqlite3.Connection, params: dict, as_of: date) -> list[Finding]:
+# The status and school of child `cs.child_id` on D: from its census line when that
+# event decides D (usually so for a child on no roll, the ones `not_on_roll` reads),
+# else from the event that does (exactly one per child in the records). Scalar
+# subqueries, so that the lookup happens only when needed, and after the cheaper terms
+# written before it (SQLite keeps the written order of such terms).
+_DECIDING = f"FROM status_events d WHERE d.child_id = cs.child_id AND {history.covers('d', ':as_of')}"
+_STATUS_D = (f"(CASE WHEN cs.covers_d THEN cs.status_d "
+             f"ELSE (SELECT {history.status_at('d', ':as_of')} {_DECIDING}) END)")
+_SCHOOL_D = (f"(CASE WHEN cs.covers_d THEN cs.school_d "
+             f"ELSE (SELECT {history.status_at('d', ':as_of', 'school')} {_DECIDING}) END)")
+_IN_RECORDS = f"(cs.covers_d OR EXISTS (SELECT 1 {_DECIDING}))"   # has a status on D
+_LOCAL = "(SELECT name FROM units WHERE kind = 'school')"
+_YOUNG = "c.birth_date BETWEEN :earliest AND :latest"
+
+
+# ---------------------------------------------------------------- the finders
+
+
+def _not_on_roll(conn: sqlite3.Connection, params: dict) -> list[Finding]:
     """户籍 children on no local roll whose status on D does not account for it."""
-    rows = _rows(conn, f"""
+    rows = conn.execute(f"""
         SELECT c.id_number, c.name, c.birth_date, c.village_id, v.name AS village,
-               cs.status AS census_status, st.status AS status, st.school AS school,
-               st.school IN (SELECT name FROM schools) AS local
-          FROM census cs
-          JOIN young c ON c.id = cs.child_id
-          JOIN st ON st.child_id = c.id
+               cs.status AS census_status, {_STATUS_D} AS status, {_SCHOOL_D} AS school,
+               {_SCHOOL_D} IN {_LOCAL} AS local
+          FROM temp.rc_census cs
+         CROSS JOIN children c ON c.id = cs.child_id
           LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
-         WHERE NOT EXISTS (SELECT 1 FROM roll r WHERE r.child_id = c.id)
-           AND NOT EXISTS (SELECT 1 FROM conflicted x
-                            WHERE x.child_id = c.id AND x.kind = 'roster')
-           AND st.status NOT IN {_in(NOT_ON_ROLL_EXEMPT)}
-           AND NOT (st.status IN {_in(AT_SCHOOL)} AND COALESCE(st.school, '') <> '')
-           AND NOT (cs.status IN {_in(ON_ROLL)}
-                    AND COALESCE(cs.school, '') IN (SELECT name FROM schools))
-    """, params)
-    catchment = _Catchment(conn, as_of)
+         WHERE cs.on_roll IS NULL
+           AND NOT (cs.status IN {_in(ON_ROLL)} AND COALESCE(cs.school, '') IN {_LOCAL})
+           AND {_STATUS_D} NOT IN {_in(NOT_ON_ROLL_EXEMPT)}
+           AND NOT ({_STATUS_D} IN {_in(AT_SCHOOL)} AND COALESCE({_SCHOOL_D}, '') <> '')
+           AND {_IN_RECORDS} AND {_YOUNG}
+           AND NOT EXISTS (SELECT 1 FROM temp.rc_conflicted x
+                            WHERE x.child_id = cs.child_id AND x.kind = 'roster')
+    """, params).fetchall()
+    catchment = _Catchment(conn, date.fromisoformat(params["as_of"]))
     findings = []
     for r in rows:
         school = r["school"] or catchment.school(r["village_id"], r["birth_date"])
@@ -190,25 +253,21 @@ def _not_on_roll(conn: sqlite3.Connection, params: dict, as_of: date) -> list[Fi
 
 
 class _Catchment:
-    """A village's catchment school for a child's nominal grade, looked up once per pair."""
+    """A village's catchment school for a child's nominal grade, by name."""
 
     def __init__(self, conn: sqlite3.Connection, as_of: date):
-        self.conn = conn
         self.as_of = as_of
         self.cutoff = settings.get(conn, "cutoff")
         self.names = {r[0]: r[1] for r in conn.execute("SELECT id, name FROM units")}
-        self.cache: dict[tuple[int, str], str] = {}
+        self.catchments = units.Catchments(conn)
 
     def school(self, village_id: int | None, birth_date: str) -> str:
         """The catchment school's name, or '' when the village has none."""
         if village_id is None:
             return ""
         grade = dates.nominal_grade(date.fromisoformat(birth_date), self.as_of, self.cutoff)
-        key = (village_id, "primary" if grade <= 6 else "middle")
-        if key not in self.cache:
-            school_id = units.catchment(self.conn, *key)
-            self.cache[key] = self.names.get(school_id, "")
-        return self.cache[key]
+        school_id = self.catchments.school_id(village_id, "primary" if grade <= 6 else "middle")
+        return self.names.get(school_id, "")
 
 
 def _not_on_roll_detail(status: str, school: str, foreign: bool) -> str:
@@ -229,26 +288,25 @@ def _not_on_roll_detail(status: str, school: str, foreign: bool) -> str:
 
 def _missing_from_roll(conn: sqlite3.Connection, params: dict) -> list[Finding]:
     """Census children said to attend a local school whose latest roll lacks them."""
-    rows = _rows(conn, f"""
+    rows = conn.execute(f"""
         SELECT c.id_number, c.name, v.name AS village, s.name AS school,
                cs.status AS census_status,
-               (SELECT MAX(b.sheet_date) FROM latest b
+               (SELECT MAX(b.sheet_date) FROM temp.rc_latest b
                  WHERE b.kind = 'roster' AND b.unit_id = s.id) AS roll_date,
-               (SELECT u.name FROM roll r JOIN units u ON u.id = r.unit_id
+               (SELECT u.name FROM temp.rc_roll r JOIN units u ON u.id = r.unit_id
                  WHERE r.child_id = c.id ORDER BY u.name LIMIT 1) AS other_school,
-               (SELECT r.status FROM roll r JOIN units u ON u.id = r.unit_id
+               (SELECT r.status FROM temp.rc_roll r JOIN units u ON u.id = r.unit_id
                  WHERE r.child_id = c.id ORDER BY u.name LIMIT 1) AS other_status
-          FROM census cs
-          JOIN young c ON c.id = cs.child_id
-          JOIN schools s ON s.name = cs.school
-          JOIN st ON st.child_id = c.id
+          FROM temp.rc_census cs
+         CROSS JOIN units s ON s.kind = 'school' AND s.name = cs.school
+         CROSS JOIN children c ON c.id = cs.child_id
           LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
-         WHERE cs.status IN {_in(ON_ROLL)}
-           AND st.status NOT IN {_in(ELSEWHERE)}
-           AND NOT EXISTS (SELECT 1 FROM roll r WHERE r.child_id = c.id AND r.unit_id = s.id)
-           AND NOT EXISTS (SELECT 1 FROM conflicted x WHERE x.child_id = c.id
-                            AND x.kind = 'roster' AND x.unit_id = s.id)
-    """, params)
+         WHERE cs.status IN {_in(ON_ROLL)} AND cs.on_roll IS NOT 1
+           AND {_STATUS_D} NOT IN {_in(ELSEWHERE)}
+           AND {_IN_RECORDS} AND {_YOUNG}
+           AND NOT EXISTS (SELECT 1 FROM temp.rc_conflicted x WHERE x.child_id = cs.child_id
+                              AND x.kind = 'roster' AND x.unit_key = s.id)
+    """, params).fetchall()
     return [Finding("missing_from_roll", r["id_number"], r["name"], r["village"] or "",
                     r["school"], r["census_status"], None,
                     _missing_detail(r["school"], r["roll_date"], r["other_school"],
@@ -271,17 +329,18 @@ def _missing_detail(school: str, roll_date: str | None, other_school: str | None
 
 def _not_in_census(conn: sqlite3.Connection, params: dict) -> list[Finding]:
     """Children on a local roll whom no latest census lists (外在本, or 户籍 moved)."""
-    rows = _rows(conn, """
-        SELECT c.id_number, c.name, c.in_census, v.name AS village, s.name AS school,
+    rows = conn.execute(f"""
+        SELECT c.id_number, c.name, c.in_census, v.name AS village, r.school,
                r.status AS roll_status
-          FROM roll r
-          JOIN young c ON c.id = r.child_id
-          JOIN schools s ON s.id = r.unit_id
+          FROM temp.rc_roll r
+         CROSS JOIN children c ON c.id = r.child_id
           LEFT JOIN units v ON v.id = c.village_id
-         WHERE NOT EXISTS (SELECT 1 FROM census cs WHERE cs.child_id = c.id)
-           AND NOT EXISTS (SELECT 1 FROM conflicted x
-                            WHERE x.child_id = c.id AND x.kind = 'census')
-    """, params)
+         WHERE r.school IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM temp.rc_census cs WHERE cs.child_id = r.child_id)
+           AND NOT EXISTS (SELECT 1 FROM temp.rc_conflicted x
+                            WHERE x.child_id = r.child_id AND x.kind = 'census')
+           AND {_YOUNG}
+    """, params).fetchall()
     return [Finding("not_in_census", r["id_number"], r["name"], r["village"] or "", r["school"],
                     None, r["roll_status"], _not_in_census_detail(r["village"], r["in_census"]))
             for r in rows]
@@ -298,17 +357,17 @@ def _not_in_census_detail(village: str | None, was_in_census: int) -> str:
 
 def _identity_mismatch(conn: sqlite3.Connection, params: dict) -> list[Finding]:
     """Rejected rows of the latest sheets whose name or birth date disagrees with the ID."""
-    rows = _rows(conn, """
+    rows = conn.execute("""
         SELECT e.code, e.row, e.column_name, e.value, e.message, b.kind,
                u.name AS unit, c.id_number, c.name, c.school, cv.name AS child_village
           FROM import_errors e
-          JOIN latest b ON b.id = e.batch_id
+          JOIN temp.rc_latest b ON b.id = e.batch_id
           LEFT JOIN units u ON u.id = b.unit_id
           LEFT JOIN children c ON c.id = e.child_id
           LEFT JOIN units cv ON cv.id = c.village_id
          WHERE e.code IN ('name_conflict', 'birth_mismatch') AND e.resolved_at IS NULL
          ORDER BY e.batch_id, e.row
-    """, params)
+    """, params).fetchall()
     return [_identity_finding(r) for r in rows]
 
 
@@ -330,21 +389,19 @@ def _identity_finding(r: sqlite3.Row) -> Finding:
 
 def _status_mismatch(conn: sqlite3.Connection, params: dict) -> list[Finding]:
     """Census and roll disagreeing on a child's status, unless a later event settled it."""
-    rows = _rows(conn, """
-        SELECT c.id_number, c.name, v.name AS village, s.name AS school,
+    rows = conn.execute(f"""
+        SELECT c.id_number, c.name, v.name AS village, r.school,
                cs.status AS census_status, cs.date AS census_date,
-               r.status AS roll_status, r.date AS roll_date, st.status AS status
-          FROM census cs
-          JOIN roll r ON r.child_id = cs.child_id
-          JOIN young c ON c.id = cs.child_id
-          JOIN schools s ON s.id = r.unit_id
-          JOIN st ON st.child_id = c.id
+               r.status AS roll_status, r.date AS roll_date, {_STATUS_D} AS status
+          FROM temp.rc_roll r
+         CROSS JOIN temp.rc_census cs ON cs.child_id = r.child_id
+         CROSS JOIN children c ON c.id = cs.child_id
           LEFT JOIN units v ON v.id = COALESCE(cs.unit_id, c.village_id)
-         WHERE cs.status <> r.status
+         WHERE r.school IS NOT NULL AND cs.status <> r.status AND {_YOUNG} AND {_IN_RECORDS}
            AND NOT EXISTS (SELECT 1 FROM status_events e
-                            WHERE e.child_id = c.id AND e.kind IN ('change', 'manual')
+                            WHERE e.child_id = cs.child_id AND e.kind IN ('change', 'manual')
                               AND e.date >= MAX(cs.date, r.date) AND e.date <= :as_of)
-    """, params)
+    """, params).fetchall()
     return [Finding("status_mismatch", r["id_number"], r["name"], r["village"] or "", r["school"],
                     r["census_status"], r["roll_status"], _status_detail(r)) for r in rows]
 
@@ -355,3 +412,10 @@ def _status_detail(r: sqlite3.Row) -> str:
             f"学籍花名册（{r['roll_date']}）为「{vocab.status_name(r['roll_status'])}」，"
             f"目前按「{vocab.status_name(r['status'])}」统计：请村里和学校核实，"
             "再用 kcbx status set 确认实际状态。")
+
+
+_FINDERS: dict[str, Callable[[sqlite3.Connection, dict], list[Finding]]] = {
+    "not_on_roll": _not_on_roll, "missing_from_roll": _missing_from_roll,
+    "not_in_census": _not_in_census, "identity_mismatch": _identity_mismatch,
+    "status_mismatch": _status_mismatch,
+}

@@ -49,12 +49,13 @@ den = 0); IDs and phones are masked (前6后4, 前3后4).
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kcbx import check, history, idcard, metrics
+from kcbx import check, db, history, idcard, metrics
 from kcbx.errors import InvalidValue
 from kcbx.metrics import Group, Ratio
 from kcbx.vocab import NOT_STATUSES, RECEIVING_STATUSES, STATUSES
@@ -301,25 +302,32 @@ def _case_dict(case: check.Case, as_of: date) -> dict:
 
 
 def weekly_report(conn: sqlite3.Connection, week: Week) -> WeeklyReport:
-    """The weekly report for `week`: every figure as of `week.end`, changes within the week."""
+    """The weekly report for `week`: every figure as of `week.end`, changes within the week.
+
+    The 督查 findings are worked out on a second connection while this one computes the
+    figures (`db.alongside`): each half is a few passes over every child, so a county's
+    report takes the time of the longer half on two cores.
+    """
     p = metrics.period(conn, week.end)
-    villages = metrics.by_village(conn, p)
-    schools = metrics.by_school(conn, p)[1:]
-    current = villages[0]
-    trend = _trend(conn, p, current)
-    status = _status_changes(conn, week, p)
     cases = check.open_cases(conn, week.end)
-    heads = {(r[0], r[1]): r[2] for r in conn.execute("SELECT kind, name, head_name FROM units")}
-    return WeeklyReport(
-        town=metrics.town_name(conn), week=week, school_year_start=p.start, current=current,
-        previous=_previous(conn, week, trend),
-        changes=Changes([item for item, _ in status], _flag_changes(conn, week, p),
-                        _pairing_changes(conn, week, p)),
-        villages=_unit_rows(villages[1:], status, heads, conn),
-        schools=_unit_rows(schools, status, heads, conn),
-        cases=cases, findings=check.check(conn, week.end, week.start, cases=cases),
-        reporting=check.reporting(conn, week.start, week.end),
-        trend=trend)
+    with db.alongside(conn, lambda other: check.check(other, week.end, week.start,
+                                                      cases=cases)) as findings:
+        villages, schools = metrics.by_village_and_school(conn, p)
+        current = villages[0]
+        trend = _trend(conn, p, current)
+        status = _status_changes(conn, week, p)
+        heads = {(r[0], r[1]): r[2]
+                 for r in conn.execute("SELECT kind, name, head_name FROM units")}
+        report = WeeklyReport(
+            town=metrics.town_name(conn), week=week, school_year_start=p.start,
+            current=current, previous=_previous(conn, week, trend),
+            changes=Changes([item for item, _ in status], _flag_changes(conn, week, p),
+                            _pairing_changes(conn, week, p)),
+            villages=_unit_rows(villages[1:], status, heads, conn),
+            schools=_unit_rows(schools[1:], status, heads, conn),
+            cases=cases, findings=[], reporting=check.reporting(conn, week.start, week.end),
+            trend=trend)
+    return dataclasses.replace(report, findings=findings.result())
 
 
 def _previous(conn: sqlite3.Connection, week: Week, trend: list[TrendPoint]) -> Group:

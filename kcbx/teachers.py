@@ -19,6 +19,20 @@ from kcbx.units import find_unit
 # End reason of pairings whose teacher left post (the importer's full lists say the same).
 TEACHER_LEFT = "教师已不在岗"
 
+# The teacher paired with child `c` on :as_of (the latest pairing when two touch that
+# day): a lookup through the pairings' index by child (m003).
+PAIRED_TEACHER = """(
+    SELECT a.teacher_id FROM assignments a
+     WHERE a.child_id = c.id AND a.start_date <= :as_of
+       AND (a.end_date IS NULL OR a.end_date > :as_of)
+     ORDER BY a.id DESC LIMIT 1)"""
+# That teacher (alias t) and the teacher's school (ts).
+TEACHER_JOIN = f"""
+    LEFT JOIN teachers t ON t.id = {PAIRED_TEACHER}
+    LEFT JOIN units ts ON ts.id = t.school_id
+"""
+TEACHER_COLUMNS = "t.name AS teacher, t.phone AS teacher_phone, ts.name AS teacher_school"
+
 _SELECT = """
     SELECT t.*, s.name AS school,
            (SELECT count(*) FROM assignments a

@@ -31,13 +31,29 @@ def derived_catchments(conn: sqlite3.Connection) -> dict[int, dict[str, int]]:
     return result
 
 
-def catchment(conn: sqlite3.Connection, village_id: int, level: str) -> int | None:
-    """The village's catchment school for 'primary' or 'middle': the override, else derived."""
-    column = "catchment_primary_id" if level == "primary" else "catchment_middle_id"
-    row = conn.execute(f"SELECT {column} FROM units WHERE id = ?", (village_id,)).fetchone()
-    if row and row[0]:
-        return row[0]
-    return derived_catchments(conn).get(village_id, {}).get(level)
+class Catchments:
+    """Each village's catchment schools: the override, else the derived one (SPEC §2).
+
+    Deriving reads every child, so it is done once, when a village without an override
+    is first asked about: callers look up many villages (a county's 400 pairs would
+    otherwise be 400 passes over a million children).
+    """
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.overrides = {r[0]: {"primary": r[1], "middle": r[2]} for r in conn.execute(
+            "SELECT id, catchment_primary_id, catchment_middle_id FROM units "
+            "WHERE kind = 'village'")}
+        self.derived: dict[int, dict[str, int]] | None = None
+
+    def school_id(self, village_id: int, level: str) -> int | None:
+        """The village's catchment school for 'primary' or 'middle', or None."""
+        chosen = self.overrides.get(village_id, {}).get(level)
+        if chosen:
+            return chosen
+        if self.derived is None:
+            self.derived = derived_catchments(self.conn)
+        return self.derived.get(village_id, {}).get(level)
 
 
 def list_units(conn: sqlite3.Connection) -> list[dict]:

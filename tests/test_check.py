@@ -80,6 +80,16 @@ def test_special_group_child_without_a_teacher_is_the_schools(base):
     assert names(conn, "no_teacher") == []
 
 
+def test_a_flag_cleared_after_the_date_still_needed_a_teacher_then(base):
+    conn = base["conn"]
+    child = kid(base, "罗慧")                            # in a group only by its flag
+    conn.execute("INSERT INTO flags (child_id, flag, reason, source, raised_on, cleared_on, "
+                 "cleared_by) VALUES (?, 'wavering', '厌学', 'manual', '2025-03-01', "
+                 "'2025-03-25', 'manual')", (child,))
+    assert names(conn, "no_teacher") == ["罗慧"]                     # D = 2025-03-20
+    assert names(conn, "no_teacher", date(2025, 3, 26)) == []
+
+
 def test_special_group_child_without_a_guardian_phone_is_the_villages(base):
     conn = base["conn"]
     kid(base, "罗慧", disabled=1, guardian_phone=None)
@@ -127,7 +137,15 @@ def test_returned_child_needs_a_followup_every_fourteen_days_this_school_year(ba
     assert names(conn, "returned_no_followup", date(2024, 11, 24)) == []
     [f] = found(conn, "returned_no_followup", date(2024, 11, 25))
     assert "2024-11-01 劝返复学" in f["detail"] and "2024-11-10" in f["detail"]
+    assert (f["role"], f["person"]) == ("校长", "赵校长")
+    pair(conn, child, world.teacher(conn, base["school"], "王芳", phone="13700000001"),
+         start="2024-11-01")
+    [f] = found(conn, "returned_no_followup", date(2024, 11, 25))
+    assert (f["unit"], f["role"], f["person"], f["phone"]) == (
+        "后柳小学", "包干教师", "王芳", "13700000001")
     assert names(conn, "returned_no_followup", date(2025, 9, 10)) == []   # a new school year
+    change(conn, child, "2024-11-20", "enrolled", "suspected")
+    assert names(conn, "returned_no_followup", date(2024, 11, 25)) == []  # a dropout case again
 
 
 def test_teacher_over_the_load_cap(base):
@@ -188,18 +206,28 @@ def test_snapshot_contradicting_a_change_awaits_status_set(base):
     assert names(conn, "unapplied_snapshot", date(2025, 3, 5)) == ["刘文"]
 
 
-def test_followup_saying_returned_while_the_status_says_dropout(base):
+def test_followup_saying_returned_with_no_return_in_the_history(base):
     conn = base["conn"]
     child = kid(base, "胡博俊")
-    followup(conn, child, "2025-02-25", "已返校")          # answered: before this dropout began
     change(conn, child, "2025-03-01", "enrolled", "dropout")
+    followup(conn, child, "2025-03-05", "学生暂未返校，继续劝返")
     assert names(conn, "unmatched_return") == []
+    followup(conn, child, "2025-03-08", "已返校")
     followup(conn, child, "2025-03-10", "已劝返复学", by="汪东波")
-    [f] = found(conn, "unmatched_return")
+    [f] = found(conn, "unmatched_return")                 # one per child: its latest record
     assert (f["child"], f["unit"], f["role"], f["person"]) == (
         "胡博俊", "后柳小学", "劝返人", "汪东波")
-    assert "「已劝返复学」" in f["detail"] and "仍为「辍学」" in f["detail"]
-    change(conn, child, "2025-03-12", "dropout", "enrolled")
+    assert "「已劝返复学」" in f["detail"] and "状态为「辍学」" in f["detail"]
+    assert "2025-02-08 至 2025-03-20 没有劝返复学" in f["detail"]
+    change(conn, child, "2025-03-12", "dropout", "enrolled")   # the school's record, after the visits
+    assert names(conn, "unmatched_return") == []
+
+
+def test_only_children_of_compulsory_age_have_unmatched_returns(base):
+    conn = base["conn"]
+    older = kid(base, "郑老", "2008-08-01")              # 16 on 2024-08-31
+    change(conn, older, "2025-03-01", "enrolled", "dropout")
+    followup(conn, older, "2025-03-10", "已返校")
     assert names(conn, "unmatched_return") == []
 
 

@@ -136,3 +136,42 @@ def test_wheel_ships_schema(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(target)},
                          cwd=tmp_path, capture_output=True, text=True, check=True)
     assert int(out.stdout) > 1000
+
+
+def test_alongside_works_on_a_second_connection_and_returns_its_result(tmp_path):
+    conn = kdb.connect(tmp_path / "k.db")
+    with kdb.transaction(conn):
+        conn.execute("INSERT INTO settings VALUES ('town', '后柳镇')")
+    seen = []
+
+    def work(other):
+        seen.append(other)
+        return other.execute("SELECT value FROM settings").fetchone()[0]
+
+    with kdb.alongside(conn, work) as town:
+        mine = conn.execute("SELECT count(*) FROM settings").fetchone()[0]
+    assert (town.result(), mine) == ("后柳镇", 1)
+    assert seen[0] is not conn
+
+
+def test_alongside_raises_the_others_error_and_runs_in_memory_on_the_same_connection():
+    conn = kdb.connect(":memory:")
+    with kdb.alongside(conn, lambda other: other) as same:
+        pass
+    assert same.result() is conn
+    with kdb.alongside(conn, lambda other: other.execute("SELECT nothing")) as failed:
+        pass
+    with pytest.raises(sqlite3.OperationalError):
+        failed.result()
+
+
+def test_an_error_in_the_block_stops_the_other_query(tmp_path):
+    conn = kdb.connect(tmp_path / "k.db")
+    endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n"
+    with pytest.raises(KeyError):
+        with kdb.alongside(conn, lambda other: other.execute(endless).fetchone()) as other:
+            while not other.running():
+                pass
+            raise KeyError("the caller's error")
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        other.result()

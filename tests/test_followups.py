@@ -259,8 +259,9 @@ def test_the_clock_starts_at_the_return_and_the_setting_moves_the_edge(conn, ret
     assert len(followups.returned_without_followup(conn, date(2025, 1, 30), days=7)) == 1
 
 
-def test_not_watched_once_out_again_or_in_another_school_year(conn, returned):
-    world.event(conn, returned, "2025-02-20", "dropout", prev="enrolled", school="后柳小学")
+@pytest.mark.parametrize("again", ["dropout", "suspected"])
+def test_not_watched_once_out_again_or_in_another_school_year(conn, returned, again):
+    world.event(conn, returned, "2025-02-20", again, prev="enrolled", school="后柳小学")
     assert followups.returned_without_followup(conn, date(2025, 3, 1)) == []
     later = world.child(conn, "罗慧", "2013-03-03", status="dropout", on="2024-03-01")
     world.event(conn, later, "2024-05-10", "enrolled", prev="dropout")

@@ -236,6 +236,9 @@ def test_sql_rates_equal_the_reference(world, day, back):
             assert got == expected_group(t, census=group.by != "school"), (by, group.key)
         assert {(e.id_number, e.status, e.since, e.school) for e in result.exceptions} == alerts
         assert len(result.exceptions) == len(alerts)
+    p = metrics.period(conn, day, start)
+    assert metrics.by_village_and_school(conn, p) == (metrics.by_village(conn, p),
+                                                      metrics.by_school(conn, p))
     current = {r[0]: (r[1], r[2]) for r in conn.execute(
         "SELECT id_number, status, status_since FROM children")}
     for child in world:
