@@ -255,7 +255,7 @@ def main() -> None:
     options = parser.parse_args()
     sizes = options.children or sorted(TARGETS)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = options.keep or Path(tmp)
+        folder = (options.keep or Path(tmp)).resolve()  # kcbx runs from the repository root
         folder.mkdir(parents=True, exist_ok=True)
         for size in sizes:
             path = folder / f"report-bench-{size}.db"
