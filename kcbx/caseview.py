@@ -168,4 +168,4 @@ def emit(case: dict, fmt: str, town: str, out: Path | None = None) -> None:
             sys.stdout.write(text)
             return
         write_text(out, text)
-    err_console.print(f"已写入 {out}", markup=False)
+    err_console.print(f"已写入 {out}", markup=False, soft_wrap=True)

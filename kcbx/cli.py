@@ -129,7 +129,7 @@ def init(
     conn = db.connect(path)
     if town:
         store.set_town(conn, town)
-    console.print(f"数据库已就绪：{path}（结构版本 {store.schema_version(conn)}）")
+    _say(f"数据库已就绪：{path}（结构版本 {store.schema_version(conn)}）")
 
 
 @command(app, "info")
@@ -140,7 +140,7 @@ def info() -> None:
     path = db.resolve_path(state.db_option)
     conn = db.connect(path)
     summary = store.info(conn, path)
-    console.print(f"数据库：{summary['path']}")
+    _say(f"数据库：{summary['path']}")
     console.print(f"乡镇：{summary['town'] or '（未设置，可用 kcbx init --town 设置）'}")
     console.print(f"结构版本：{summary['schema_version']}")
     rows = [{"table": t, "count": n} for t, n in summary["counts"].items()]
@@ -611,7 +611,7 @@ def _pairings_xlsx(rows: list[dict], out: Optional[Path], town: str, today: date
                    subtitle=f"制表单位：{town or '（未设置乡镇）'}　　学校：{school}"
                             f"　　日期：{today:%Y年%m月%d日}")
     save_workbook(wb, out)
-    err_console.print(f"已写入 {out}")
+    err_console.print(f"已写入 {out}", markup=False, soft_wrap=True)
 
 # ---------------------------------------------------------------- reconcile
 
@@ -711,7 +711,7 @@ def _reconcile_workbook(rows: list[dict], day, town: str, out: Path) -> None:
         xlsx_sheet(wb, KINDS[kind], group, RECONCILE_COLUMNS,
                    heading=f"{town}人籍比对：{KINDS[kind]}", subtitle=f"{subtitle}　共 {len(group)} 条")
     save_workbook(wb, out)
-    err_console.print(f"已写入 {out}")
+    err_console.print(f"已写入 {out}", markup=False, soft_wrap=True)
 
 # ---------------------------------------------------------------- status / rates
 
@@ -1045,7 +1045,7 @@ def _register_xlsx(rows: list[dict], out: Optional[Path], town: str, today: "dat
                    subtitle=f"制表单位：{town or '（未设置乡镇）'}　　类别：{name}　　"
                             f"共 {len(chosen)} 人　　日期：{today:%Y年%m月%d日}")
     save_workbook(wb, out)
-    err_console.print(f"已写入 {out}")
+    err_console.print(f"已写入 {out}", markup=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- followup / children

@@ -243,7 +243,7 @@ def emit(rows: Sequence[dict], columns: Columns, fmt: str, *, title: str = "",
         xlsx_sheet(wb, title or "Sheet1", rows, columns, heading=heading or title,
                    subtitle=subtitle)
         save_workbook(wb, out)
-        err_console.print(f"已写入 {out}")
+        err_console.print(f"已写入 {out}", markup=False, soft_wrap=True)
         return
     else:
         if out is not None:
@@ -253,6 +253,6 @@ def emit(rows: Sequence[dict], columns: Columns, fmt: str, *, title: str = "",
             return
     if out is not None:
         write_text(out, text, bom=(fmt == "csv"))
-        err_console.print(f"已写入 {out}")
+        err_console.print(f"已写入 {out}", markup=False, soft_wrap=True)
     else:
         sys.stdout.write(text)

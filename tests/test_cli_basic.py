@@ -22,6 +22,18 @@ def test_info_shows_path_version_counts(run, db_path):
     assert "children" in result.stdout
 
 
+def test_paths_are_printed_whole(run, tmp_path):
+    """A long path, or one with [brackets], is printed on one line as it is: the clerk copies it."""
+    folder = tmp_path / ("控辍保学台账" * 12) / "[2025]"
+    folder.mkdir(parents=True)
+    db = folder / "台账.db"
+    assert f"数据库已就绪：{db}" in run("--db", db, "init").stdout
+    assert f"数据库：{db}\n" in run("--db", db, "info").stdout
+    out = folder / "周报.md"
+    assert f"已写入 {out}\n" in run("--db", db, "report", "weekly", "--format", "md",
+                                     "--out", out).stderr
+
+
 def test_db_option_beats_env(run, tmp_path, db_path):
     other = tmp_path / "other.db"
     assert run("--db", other, "init").exit_code == 0
