@@ -16,30 +16,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common import OUT  # noqa: E402
-from report_bench import WEEK, build  # noqa: E402
+from report_bench import WEEK, store  # noqa: E402
 from rates_bench import timed  # noqa: E402
 
 SIZES = [50_000, 100_000, 200_000, 500_000, 1_000_000]
 LIMIT = 2.0  # seconds
-
-
-def store(children: int) -> Path:
-    """The synthetic store of `children` children, built the first time."""
-    path = OUT / f"report-bench-{children}.db"
-    if not path.exists():
-        OUT.mkdir(exist_ok=True)
-        began = time.perf_counter()
-        print(f"building {children:,} children …", flush=True)
-        build(path, children)
-        print(f"  built in {time.perf_counter() - began:.0f} s", flush=True)
-    return path
 
 
 def crossing(points: list[tuple[int, float, float]]) -> str:
@@ -64,7 +51,8 @@ def main() -> None:
     points = []
     print(f"{'children':>10} {'db MB':>8} {'report md wall':>15} {'CPU':>6}")
     for children in sorted(options.children or SIZES):
-        path = store(children)
+        OUT.mkdir(exist_ok=True)
+        path = store(OUT, children)
         wall, cpu = timed(["report", "weekly", "--format", "md", "--week", WEEK], path, options.runs)
         megabytes = path.stat().st_size / 1e6
         points.append((children, wall, megabytes))
