@@ -67,8 +67,8 @@ def write(conn: sqlite3.Connection, writer: Writer, sheet: Sheet, unit_id: int |
     snapshots.write()
     named = set(zip(checked.column("school"), checked.column("grade")))  # each pair once
     for name, school_id in school_ids.items():
-        _set_school_level(conn, school_id, [grade for school, grade in named
-                                            if (school or res.unit) == name])
+        _set_school_level(writer, school_id, [grade for school, grade in named
+                                              if (school or res.unit) == name])
 
 
 def _rows_to_write(conn: sqlite3.Connection, sheet: Sheet) -> tuple[list[int], dict[str, tuple]]:
@@ -282,14 +282,15 @@ def _child_columns(values: dict[str, list], take: list[int], is_census: bool, sc
     return out
 
 
-def _set_school_level(conn: sqlite3.Connection, unit_id: int, grades: list[int | None]) -> None:
-    """A school's level from the grades on its roll (1-6 primary, 7-9 middle, both nine-year)."""
+def _set_school_level(writer: Writer, unit_id: int, grades: list[int | None]) -> None:
+    """A school's level from the grades on its roll (1-6 primary, 7-9 middle, both
+    nine-year); the level it had is kept for undo."""
     known = {g for g in grades if g}
     if not known:
         return
     level = ("nine_year" if min(known) <= 6 < max(known) else
              "middle" if min(known) >= 7 else "primary")
-    current = conn.execute("SELECT level FROM units WHERE id = ?", (unit_id,)).fetchone()[0]
+    current = writer.conn.execute("SELECT level FROM units WHERE id = ?", (unit_id,)).fetchone()[0]
     if current != level and not (current == "nine_year"):
         new = level if current is None else "nine_year"
-        conn.execute("UPDATE units SET level = ? WHERE id = ?", (new, unit_id))
+        writer.write_changes("units", [(unit_id, {"level": current}, {"level": new})])

@@ -4,7 +4,7 @@ from datetime import date
 
 from kcbx import batches, migrations
 from kcbx import db as kdb
-from tests.sheets import census, census_row, make_id
+from tests.sheets import census, census_row, make_id, roster, roster_row
 
 A, B = "61092220161210193X", "610922201503040031"
 
@@ -68,3 +68,18 @@ def test_forced_undo_keeps_rows_that_later_batches_point_at(run, conn, tmp_path)
     assert (result.deleted, sorted(result.kept)) == (1, ["children#1", "units#1"])
     assert rows(conn, "SELECT status, status_since FROM children") == [
         ("dropout", "2025-03-20")]
+
+
+def test_undo_puts_back_the_school_level_a_roster_changed(run, conn, tmp_path):
+    """A roster with grade 7 turns a primary school nine-year; undoing it makes it primary again."""
+    kid, older = make_id(date(2016, 3, 4), 1), make_id(date(2012, 3, 4), 2)
+    run("import", roster(tmp_path / "r1.xlsx", [roster_row(1, "王小明", kid)]))
+    run("import", roster(tmp_path / "r2.xlsx", [roster_row(1, "王小明", kid),
+                                                roster_row(2, "李大山", older, grade="七年级")],
+                         day="2025年3月20日"))
+    level = "SELECT level FROM units WHERE name = '后柳小学'"
+    assert conn.execute(level).fetchone()[0] == "nine_year"
+    batches.undo(conn, 2)
+    assert conn.execute(level).fetchone()[0] == "primary"
+    batches.undo(conn, 1)
+    assert conn.execute("SELECT count(*) FROM units").fetchone()[0] == 0
