@@ -62,22 +62,23 @@ RETURN_TO = tuple(s for s in RECEIVING_STATUSES if s != "suspected")
 ALERT_STATUSES = ("suspected", *NOT_STATUSES)
 
 
-def _in(codes: tuple[str, ...]) -> str:
-    return "IN (" + ", ".join(f"'{c}'" for c in codes) + ")"
+def _any_of(column: str, codes: tuple[str, ...]) -> str:
+    """`(column = 'a' OR column = 'b' …)`, the form of m006's partial indexes."""
+    return "(" + " OR ".join(f"{column} = '{c}'" for c in codes) + ")"
 
 
 def is_return(alias: str) -> str:
-    """SQL: event `alias` is a return. Same terms as m002's partial index, which it uses."""
+    """SQL: event `alias` is a return. Same terms as m006's partial index, which it uses."""
     a = alias
-    return (f"({a}.applied = 1 AND {a}.status_before {_in(RETURN_FROM)} "
-            f"AND {a}.status {_in(RETURN_TO)})")
+    return (f"({a}.applied = 1 AND {_any_of(f'{a}.status_before', RETURN_FROM)} "
+            f"AND {_any_of(f'{a}.status', RETURN_TO)})")
 
 
 def is_alert(alias: str) -> str:
-    """SQL: event `alias` may give an exceptions-list status (m002's partial index)."""
+    """SQL: event `alias` may give an exceptions-list status (m006's partial index)."""
     a = alias
-    return (f"({a}.applied = 1 AND ({a}.status {_in(ALERT_STATUSES)} "
-            f"OR {a}.status_before {_in(ALERT_STATUSES)}))")
+    return (f"({a}.applied = 1 AND ({_any_of(f'{a}.status', ALERT_STATUSES)} "
+            f"OR {_any_of(f'{a}.status_before', ALERT_STATUSES)}))")
 
 
 def status_on_sql(param: str = ":as_of") -> str:

@@ -1,11 +1,12 @@
-"""m005: the status CHECKs compare with each code instead of an IN list, and mean the same."""
+"""m005, m006: the status CHECKs and the partial indexes compare with each code instead of
+an IN list, and mean the same."""
 
 import sqlite3
 
 import pytest
 
 from kcbx import db as kdb
-from kcbx import migrations
+from kcbx import history, migrations
 
 
 def test_in_lists_become_comparisons_that_give_the_same_answers():
@@ -71,3 +72,30 @@ def test_a_defensive_sqlite_keeps_the_in_lists_and_opens_the_database(tmp_path):
     assert conn.execute("PRAGMA schema_version").fetchone()[0] == version
     assert conn.execute("PRAGMA writable_schema").fetchone()[0] == 0
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_v5_database_gets_partial_indexes_its_queries_still_use(tmp_path, monkeypatch):
+    path = tmp_path / "v5.db"
+    before_m006 = migrations.MIGRATIONS.index(migrations.m006_partial_indexes_without_in_lists)
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:before_m006])
+    conn = kdb.connect(path)
+    conn.execute("INSERT INTO children (id_number, name, gender, birth_date) "
+                 "VALUES ('61092220161210193X', '曹斌锦', 'M', '2016-12-10')")
+    conn.execute("INSERT INTO status_events (child_id, date, status, kind, applied, status_before) "
+                 "VALUES (1, '2025-03-01', 'enrolled', 'change', 1, 'dropout'), "
+                 "(1, '2025-02-01', 'dropout', 'change', 1, 'enrolled')")
+    conn.close()
+    monkeypatch.undo()
+
+    conn = kdb.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    indexes = "".join(r[0] for r in conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name IN ('status_events_returns', 'status_events_alerts')"))
+    assert " IN (" not in indexes and "status_before = 'dropout'" in indexes
+    for where, index, dates in ((history.is_return("e"), "status_events_returns", ["2025-03-01"]),
+                                (history.is_alert("e"), "status_events_alerts",
+                                 ["2025-02-01", "2025-03-01"])):
+        # INDEXED BY fails ("no query solution") unless the query's terms imply the index's
+        sql = f"SELECT e.date FROM status_events e INDEXED BY {index} WHERE {where}"
+        assert sorted(r[0] for r in conn.execute(sql)) == dates
