@@ -18,6 +18,7 @@ import re
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,6 +34,7 @@ from kcbx.teachers import TEACHER_LEFT
 KIND_ORDER = ("units", "teachers", "census", "roster", "changes", "followups")
 KIND_NAMES = {"units": "单位名单", "teachers": "教师名单", "census": "户籍花名册",
               "roster": "学籍花名册", "changes": "学籍变动", "followups": "劝返帮扶记录"}
+READERS = 2  # files read at once (see _read_all)
 
 
 
@@ -187,28 +189,44 @@ def _sheet_label(sheet: str | None) -> str:
 
 
 def _read_all(paths: Sequence[Path], options: Options, notes: list[str]) -> list[Sheet]:
-    """Read and parse every sheet of every file, sorted by kind in the import order."""
-    sheets: list[Sheet] = []
-    for path in paths:
-        path = Path(path)
+    """Read and parse every sheet of every file, sorted by kind in the import order.
+
+    Files are read READERS at a time, ahead of the one being parsed: python-calamine
+    parses a workbook without holding the GIL, so the second core reads the next
+    village's sheet while this one's headers are found (the weekly folder of 31 files
+    with 50,000 children: reading 1.31 s, of which the parse below hides most).
+    """
+    def read(path: Path) -> tuple[list[reading.RawSheet], list[str], str]:
         raws, skipped = reading.read_file(path, sheet=options.sheet, encoding=options.encoding)
-        notes.extend(skipped)
-        digest = _sha256(path)
-        for raw in raws:
-            parsed = headers.parse_sheet(raw, kind=options.kind, mapping=options.mapping)
-            sheet_date, source = _sheet_date(parsed, options)
-            result = BatchResult(file=path.name, sheet=raw.sheet, kind=parsed.kind,
-                                 sheet_date=sheet_date, date_source=source,
-                                 rows=len(parsed.row_numbers),
-                                 unknown_headers=list(parsed.unknown_headers))
-            if parsed.unknown_headers:
-                notes.append(f"{path.name}{_sheet_label(raw.sheet)} 有未识别的列，未导入："
-                             f"{_some(parsed.unknown_headers)}（可用 --map 表头=字段 指定）")
-            sheets.append(Sheet(parsed, digest, result))
+        return raws, skipped, _sha256(path)
+
+    sheets: list[Sheet] = []
+    paths = [Path(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        # a file that cannot be read stops the call: map cancels the reads not yet begun
+        for path, (raws, skipped, digest) in zip(paths, pool.map(read, paths)):
+            notes.extend(skipped)
+            for raw in raws:
+                sheets.append(_parsed(path, raw, digest, options, notes))
     if not sheets:
         raise FileProblem("没有找到可以导入的数据表。请检查文件内容。")
     sheets.sort(key=lambda s: KIND_ORDER.index(s.parsed.kind))
     return sheets
+
+
+def _parsed(path: Path, raw: reading.RawSheet, digest: str, options: Options,
+            notes: list[str]) -> Sheet:
+    """One sheet read: its kind, headers and rows found, its batch result begun."""
+    parsed = headers.parse_sheet(raw, kind=options.kind, mapping=options.mapping)
+    sheet_date, source = _sheet_date(parsed, options)
+    result = BatchResult(file=path.name, sheet=raw.sheet, kind=parsed.kind,
+                         sheet_date=sheet_date, date_source=source,
+                         rows=len(parsed.row_numbers),
+                         unknown_headers=list(parsed.unknown_headers))
+    if parsed.unknown_headers:
+        notes.append(f"{path.name}{_sheet_label(raw.sheet)} 有未识别的列，未导入："
+                     f"{_some(parsed.unknown_headers)}（可用 --map 表头=字段 指定）")
+    return Sheet(parsed, digest, result)
 
 
 def _some(names: list[str], shown: int = 10) -> str:

@@ -304,3 +304,37 @@ def test_units_sheet_sets_heads_phones_and_catchments(run, db_path, tmp_path):
     assert listed["后柳中学"]["head_name"] == "李校长"
     assert run("undo", "1").exit_code == 0
     assert json.loads(run("units", "list", "--format", "json").stdout) == []
+
+
+def test_files_read_side_by_side_are_taken_in_the_order_given(run, tmp_path):
+    villages = ["中坝村", "兴坪村", "双河村", "喜河村", "建华村"]
+    paths = [census(tmp_path / f"{v}.xlsx", [census_row(n + 1, f"王{v}{n}", make_id(date(2015, 1, 1 + i), n + 1),
+                                                        village=v) for n in range(40 - 8 * i)])
+             for i, v in enumerate(villages)]  # the first file the biggest: read last to finish
+    result = run("import", *paths, "--format", "json")
+    batches = json.loads(result.stdout)["batches"]
+    assert [b["file"] for b in batches] == [p.name for p in paths]
+    assert [b["batch"] for b in batches] == [1, 2, 3, 4, 5]
+
+
+def test_an_unreadable_file_stops_the_call_before_the_rest_are_read(run, db_path, tmp_path, monkeypatch):
+    import time
+
+    from kcbx import reading
+
+    good = [census(tmp_path / f"c{i}.xlsx", [census_row(1, "王小明", A)]) for i in range(8)]
+    broken = tmp_path / "坏文件.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    read, calls = reading.read_file, []
+
+    def slow_read(path, **kwargs):
+        calls.append(path.name)
+        if path != broken:
+            time.sleep(0.2)
+        return read(path, **kwargs)
+
+    monkeypatch.setattr(reading, "read_file", slow_read)
+    result = run("import", good[0], broken, *good[1:])
+    assert result.exit_code == 1 and "坏文件.xlsx" in result.stderr
+    assert len(calls) < 9  # the files queued behind the broken one were never opened
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM children").fetchone()[0] == 0
