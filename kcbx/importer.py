@@ -202,6 +202,12 @@ def _read_all(paths: Sequence[Path], options: Options, notes: list[str]) -> list
 
     sheets: list[Sheet] = []
     paths = [Path(p) for p in paths]
+    if len(paths) > 1:  # a folder's files: what is not a table is passed over, with a note
+        passed_over = {p: reading.left_out(p) for p in paths}
+        notes.extend(why for why in passed_over.values() if why)
+        paths = [p for p in paths if not passed_over[p]]
+        if not paths:
+            raise FileProblem(f"没有找到可以导入的表格：{'；'.join(notes)}")
     with ThreadPoolExecutor(max_workers=READERS) as pool:
         # a file that cannot be read stops the call: map cancels the reads not yet begun
         for path, (raws, skipped, digest) in zip(paths, pool.map(read, paths)):

@@ -35,6 +35,7 @@ from kcbx.errors import FileProblem
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 TEXT_SUFFIXES = (".csv", ".txt")
 SUMMARY_WORDS = ("汇总", "统计")
+LOCK_PREFIX = "~$"  # Excel's and WPS's owner file beside a workbook that is open
 
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -69,6 +70,9 @@ def read_file(
     naming a sheet with `sheet=` reads it whatever it is. `encoding` applies to CSV/TXT.
     """
     path = Path(path)
+    if path.name.startswith(LOCK_PREFIX):
+        raise FileProblem(f"「{path.name}」是 Excel/WPS 打开表格时生成的临时文件，不是表格："
+                          f"请导入「{path.name[len(LOCK_PREFIX):]}」本身")
     head = _head(path)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
@@ -81,6 +85,23 @@ def read_file(
         f"「{path.name}」不是能导入的文件类型（{path.suffix or '没有扩展名'}）："
         "请用 .xlsx、.xls、.ods 或 .csv 文件"
     )
+
+
+def left_out(path: Path) -> str | None:
+    """Why a file handed over among others is not imported (None: it is a table to read).
+
+    A clerk imports a week's folder with `kcbx import 本周/*`, and the folder holds more
+    than tables: a 说明.docx, a README, the ~$中坝村.xlsx that Excel keeps while the sheet
+    is open, a sub-folder. Those are passed over with a note; a file named alone, and any
+    table that cannot be read, still stops the call (read_file says why).
+    """
+    if path.name.startswith(LOCK_PREFIX):
+        return f"{path.name}：Excel/WPS 打开表格时生成的临时文件，已跳过"
+    if path.is_dir():
+        return f"{path.name}：是文件夹，已跳过（要导入其中的表格，请写 {path.name}/*.xlsx）"
+    if path.suffix.lower() not in WORKBOOK_SUFFIXES + TEXT_SUFFIXES:
+        return f"{path.name}：不是表格文件（可导入 .xlsx .xls .ods .csv），已跳过"
+    return None
 
 
 # --- what the bytes say --------------------------------------------------------------------

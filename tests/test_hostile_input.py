@@ -463,3 +463,33 @@ def test_a_phone_mask_shows_at_most_the_first_3_and_last_4(value):
         assert masked == "*" * len(text)
     if len(text) == 11:
         assert masked.count("*") == 4 and text not in masked
+
+
+def test_a_folder_glob_passes_over_what_is_not_a_table(db, tmp_path):
+    """`kcbx import 本周/*`: the README, a Word file, Excel's ~$ lock file and a sub-folder
+    are passed over with a note each; the tables import."""
+    folder = tmp_path / "本周"
+    folder.mkdir()
+    (folder / "README.md").write_text("本周报表", encoding="utf-8")
+    (folder / "说明.docx").write_bytes(b"PK\x03\x04 a word file")
+    (folder / "~$中坝村.xlsx").write_bytes(b"\x06owner" + bytes(150))
+    (folder / "旧表").mkdir()
+    table = census(folder / "中坝村.xlsx", [census_row(1, "王新", ids(1, start=150)[0])])
+    done = kcbx(db, "import", *sorted(folder.iterdir()))
+    assert done.returncode == 0, done.stderr
+    for name in ("README.md", "说明.docx", "~$中坝村.xlsx", "旧表"):
+        assert f"提示：{name}：" in done.stderr
+    assert table.name in done.stdout
+
+
+def test_a_lock_file_named_alone_says_which_file_to_import(db, tmp_path):
+    lock = tmp_path / "~$中坝村.xlsx"
+    lock.write_bytes(b"\x06owner" + bytes(150))
+    assert "请导入「中坝村.xlsx」本身" in refused(db, lock)
+
+
+def test_a_call_of_nothing_but_other_files_is_refused(db, tmp_path):
+    for name in ("README.md", "说明.docx"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    line = refused(db, tmp_path / "README.md", tmp_path / "说明.docx")
+    assert "没有找到可以导入的表格" in line and "README.md" in line
