@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kcbx import followups, groups, history, idcard, reconcile, settings, vocab
+from kcbx import db, followups, groups, history, idcard, reconcile, settings, vocab
 from kcbx.dates import age_window, nominal_grade
 from kcbx.teachers import PAIRED_TEACHER, TEACHER_COLUMNS, TEACHER_JOIN
 
@@ -140,6 +140,7 @@ def reporting(conn: sqlite3.Connection, week_start: date, as_of: date) -> list[U
             for r in rows]
 
 
+@db.reads_one_state
 def check(conn: sqlite3.Connection, as_of: date, week_start: date | None = None, *,
           cases: list[Case] | None = None) -> list[Finding]:
     """Every 督查 finding on `as_of`, in the order of KINDS.

@@ -8,6 +8,7 @@ the write lock up front (BEGIN IMMEDIATE) so two writers queue instead of deadlo
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -40,15 +41,19 @@ def resolve_path(option: str | os.PathLike | None = None) -> Path:
     return default_path()
 
 
-def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connection:
-    """Open (creating if needed) the database at `path` and bring its schema up to date."""
+def connect(path: str | os.PathLike, *, migrate: bool = True,
+            any_thread: bool = False) -> sqlite3.Connection:
+    """Open (creating if needed) the database at `path` and bring its schema up to date.
+
+    `any_thread`: the connection may be used from another thread (one at a time)."""
     os.umask(0o077)  # the file, its -wal/-shm, backups and reports: owner only
     path = Path(path)
     if path.is_dir():
         raise DatabaseError(f"数据库路径是一个文件夹：{path}。请用 --db 指定一个文件。")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                               check_same_thread=not any_thread)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -129,6 +134,96 @@ def transaction(conn: sqlite3.Connection, *, counted: bool = True) -> Iterator[s
 
 
 @contextmanager
+def one_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Every read in the block sees one committed state of the database: on `conn`, and
+    on the connections `alongside` gives work to.
+
+    A report, `rates` or `check` is many queries, some on a second connection; an import
+    committing between two of them would give figures from two states (a numerator from
+    before it, a denominator from after). So `conn` and PARTNERS more connections each
+    begin a read transaction (in WAL mode its snapshot is the last commit at its first
+    read) while the write lock is held for that moment, so that no commit falls between
+    them; the lock is let go at once, and writers go on while the block reads. A block
+    inside a transaction, or inside another one_snapshot, already reads one state.
+    """
+    path = _file_of(conn)
+    if not path or conn.in_transaction:
+        yield
+        return
+    partners: list[sqlite3.Connection] = []
+    try:
+        with _commits_held_off(path):
+            _begin_reading(conn)
+            for _ in range(PARTNERS):
+                partners.append(connect(path, migrate=False, any_thread=True))
+                _begin_reading(partners[-1])
+        free = _Partners(partners)
+        for reader in (conn, *partners):
+            _partners[id(reader)] = free
+        yield
+    finally:
+        for reader in (conn, *partners):
+            _partners.pop(id(reader), None)
+        for other in partners:
+            other.close()
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")  # nothing was written but scratch temp tables
+
+
+def _begin_reading(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN")
+    conn.execute("SELECT count(*) FROM sqlite_master")  # the first read fixes the snapshot
+
+
+def reads_one_state(function: Callable) -> Callable:
+    """`function(conn, …)` run inside one_snapshot(conn): a command's figures from one state."""
+    @functools.wraps(function)
+    def reading(conn: sqlite3.Connection, *args, **kwargs):
+        with one_snapshot(conn):
+            return function(conn, *args, **kwargs)
+    return reading
+
+
+PARTNERS = 2  # the report's 督查 half, and the second half of its counts by school
+
+
+class _Partners:
+    """Connections reading the snapshot of a one_snapshot block, free for `alongside`."""
+
+    def __init__(self, connections: list[sqlite3.Connection]):
+        self.free = list(connections)
+        self.lock = threading.Lock()
+
+    def take(self) -> sqlite3.Connection | None:
+        with self.lock:
+            return self.free.pop() if self.free else None
+
+    def give_back(self, conn: sqlite3.Connection) -> None:
+        with self.lock:
+            self.free.append(conn)
+
+
+_partners: dict[int, _Partners] = {}  # id of a connection in a one_snapshot -> its partners
+
+
+@contextmanager
+def _commits_held_off(path: str) -> Iterator[None]:
+    """Hold the write lock for the block (waiting, as a writer would, for one in progress).
+
+    SQLite grants it in WAL mode even where the file cannot be written (an immutable
+    file, a read-only mount: checked), so a read-only database is read as before."""
+    lock = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise explain(exc, path) from exc
+        yield
+    finally:
+        lock.close()  # ends the transaction: nothing was written
+
+
+@contextmanager
 def alongside(conn: sqlite3.Connection,
               work: Callable[[sqlite3.Connection], object]) -> Iterator[Future]:
     """Run `work` on a second connection to the same database, in a thread, while the
@@ -136,13 +231,16 @@ def alongside(conn: sqlite3.Connection,
 
     For a report over a county, which spends its time inside SQLite: SQLite releases
     Python's lock while it works and lets two connections read side by side (WAL), so
-    two halves of the work take the time of the longer one on two cores. Each query
-    reads the latest committed data, as it would on one connection. An error in the
-    block (Ctrl-C included) stops the other work at its next step. A database in memory
-    has no second connection: `work` then runs on `conn` first.
+    two halves of the work take the time of the longer one on two cores. Inside
+    `one_snapshot` the second connection is one of its partners, reading the same
+    state; with none free, or a database in memory (no second connection), `work` runs
+    on `conn` first. An error in the block (Ctrl-C included) stops the other work at
+    its next step.
     """
     path = _file_of(conn)
-    if not path:
+    partners = _partners.get(id(conn))
+    other = partners.take() if partners else None
+    if not path or (partners and other is None):
         done: Future = Future()
         try:
             done.set_result(work(conn))
@@ -153,12 +251,14 @@ def alongside(conn: sqlite3.Connection,
     stop = threading.Event()
 
     def run() -> object:
-        other = connect(path, migrate=False)
-        other.set_progress_handler(stop.is_set, _STEPS_BETWEEN_CHECKS)  # true: interrupted
+        reader = other or connect(path, migrate=False)
+        reader.set_progress_handler(stop.is_set, _STEPS_BETWEEN_CHECKS)  # true: interrupted
         try:
-            return work(other)
+            return work(reader)
         finally:
-            other.close()
+            reader.set_progress_handler(None, 0)
+            if other is None:
+                reader.close()
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcbx-alongside") as pool:
         future = pool.submit(run)
@@ -168,6 +268,8 @@ def alongside(conn: sqlite3.Connection,
             stop.set()
             future.cancel()
             raise
+    if other is not None:
+        partners.give_back(other)
 
 
 # How often (in SQLite virtual-machine steps, well under a millisecond) a query running

@@ -447,6 +447,7 @@ def pending_rejected(conn: sqlite3.Connection) -> int:
 _GROUPERS = {"town": by_town, "village": by_village, "school": by_school, "grade": by_grade}
 
 
+@db.reads_one_state
 def rates(conn: sqlite3.Connection, as_of: date, start: date | None = None,
           by: str = "town") -> Rates:
     """All figures of SPEC §4 on `as_of`, period from `start`, grouped `by` (town first)."""

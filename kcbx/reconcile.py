@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from kcbx import dates, history, idcard, settings, units, vocab
+from kcbx import dates, db, history, idcard, settings, units, vocab
 
 KINDS: dict[str, str] = {
     "not_on_roll": "有户籍无学籍",
@@ -81,6 +81,7 @@ class Finding:
                 "detail": self.detail}
 
 
+@db.reads_one_state
 def reconcile(conn: sqlite3.Connection, as_of: date,
               kinds: Iterable[str] = tuple(KINDS)) -> list[Finding]:
     """The 人籍比对 findings of `kinds` on `as_of`, in the order of KINDS, then village,

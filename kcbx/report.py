@@ -301,6 +301,7 @@ def _case_dict(case: check.Case, as_of: date) -> dict:
 # ---------------------------------------------------------------- building it
 
 
+@db.reads_one_state
 def weekly_report(conn: sqlite3.Connection, week: Week) -> WeeklyReport:
     """The weekly report for `week`: every figure as of `week.end`, changes within the week.
 

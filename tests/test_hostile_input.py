@@ -352,6 +352,8 @@ def test_a_read_only_database_says_so_and_can_still_be_read(db, good):
         info = kcbx(db, "info")
         assert info.returncode == 0 and "Traceback" not in info.stderr, info.stderr
         assert "30" in info.stdout
+        rates = kcbx(db, "rates", "--as-of", "2025-03-01", "--format", "json")  # one_snapshot
+        assert rates.returncode == 0 and "Traceback" not in rates.stderr, rates.stderr
 
 
 def test_a_database_from_a_newer_kcbx_is_refused(db, good):
