@@ -19,21 +19,29 @@ def test_in_lists_become_comparisons_that_give_the_same_answers():
                 == raw.execute("SELECT (? = 'a' OR ? = 'b' OR ? = 'c')", (value,) * 3).fetchone())
 
 
-def test_a_v3_database_upgrades_and_its_constraints_still_hold(tmp_path, monkeypatch):
-    path = tmp_path / "v3.db"
-    before_m005 = migrations.MIGRATIONS.index(migrations.m005_checks_without_in_lists)
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:before_m005])
+def upgraded(path, monkeypatch, migration, *statements: str) -> sqlite3.Connection:
+    """A database made by the migrations before `migration`, holding what `statements`
+    insert, then opened by this kcbx (which upgrades it): the connection."""
+    before = migrations.MIGRATIONS.index(migration)
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:before])
     conn = kdb.connect(path)
-    conn.execute("INSERT INTO children (id_number, name, gender, birth_date, status) "
-                 "VALUES ('61092220161210193X', '曹斌锦', 'M', '2016-12-10', 'enrolled')")
-    conn.execute("INSERT INTO status_events (child_id, date, status, prev_status, kind) "
-                 "VALUES (1, '2025-01-01', 'enrolled', NULL, 'snapshot')")
+    for sql in statements:
+        conn.execute(sql)
     conn.close()
     monkeypatch.undo()
-
     conn = kdb.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    return conn
+
+
+def test_a_v3_database_upgrades_and_its_constraints_still_hold(tmp_path, monkeypatch):
+    conn = upgraded(
+        tmp_path / "v3.db", monkeypatch, migrations.m005_checks_without_in_lists,
+        "INSERT INTO children (id_number, name, gender, birth_date, status) "
+        "VALUES ('61092220161210193X', '曹斌锦', 'M', '2016-12-10', 'enrolled')",
+        "INSERT INTO status_events (child_id, date, status, prev_status, kind) "
+        "VALUES (1, '2025-01-01', 'enrolled', NULL, 'snapshot')")
     assert conn.execute("SELECT count(*) FROM children").fetchone()[0] == 1
     tables = "".join(r[0] for r in conn.execute(
         "SELECT sql FROM sqlite_master WHERE name IN ('children', 'status_events')"))
@@ -75,21 +83,13 @@ def test_a_defensive_sqlite_keeps_the_in_lists_and_opens_the_database(tmp_path):
 
 
 def test_a_v5_database_gets_partial_indexes_its_queries_still_use(tmp_path, monkeypatch):
-    path = tmp_path / "v5.db"
-    before_m006 = migrations.MIGRATIONS.index(migrations.m006_partial_indexes_without_in_lists)
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:before_m006])
-    conn = kdb.connect(path)
-    conn.execute("INSERT INTO children (id_number, name, gender, birth_date) "
-                 "VALUES ('61092220161210193X', '曹斌锦', 'M', '2016-12-10')")
-    conn.execute("INSERT INTO status_events (child_id, date, status, kind, applied, status_before) "
-                 "VALUES (1, '2025-03-01', 'enrolled', 'change', 1, 'dropout'), "
-                 "(1, '2025-02-01', 'dropout', 'change', 1, 'enrolled')")
-    conn.close()
-    monkeypatch.undo()
-
-    conn = kdb.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn = upgraded(
+        tmp_path / "v5.db", monkeypatch, migrations.m006_partial_indexes_without_in_lists,
+        "INSERT INTO children (id_number, name, gender, birth_date) "
+        "VALUES ('61092220161210193X', '曹斌锦', 'M', '2016-12-10')",
+        "INSERT INTO status_events (child_id, date, status, kind, applied, status_before) "
+        "VALUES (1, '2025-03-01', 'enrolled', 'change', 1, 'dropout'), "
+        "(1, '2025-02-01', 'dropout', 'change', 1, 'enrolled')")
     indexes = "".join(r[0] for r in conn.execute(
         "SELECT sql FROM sqlite_master WHERE name IN ('status_events_returns', 'status_events_alerts')"))
     assert " IN (" not in indexes and "status_before = 'dropout'" in indexes
