@@ -42,6 +42,8 @@ _MAY_SAY_RETURNED = "(f.result LIKE '%返校%' OR f.result LIKE '%劝返复学%'
 # to the reference date: the visit that confirms a return often comes days after the
 # 变动 the school recorded, and the clerk may record the 变动 after the visit.
 RETURN_MATCH_DAYS = 30
+# the statuses a return leads to: a child in one of them is back (SPEC §2)
+_BACK = ", ".join(f"'{s}'" for s in history.RETURN_TO)
 
 # `kcbx followup list --format json`: one object per follow-up with these keys.
 LIST_KEYS = ("id_number", "name", "date", "by_name", "by_school", "method", "purpose",
@@ -211,9 +213,14 @@ _BORN_IN = "(:born_from IS NULL OR c.birth_date BETWEEN :born_from AND :born_to)
 
 def unmatched_returns(conn: sqlite3.Connection, as_of: date, *, child_id: int | None = None,
                       window: AgeWindow | None = None) -> list[UnmatchedReturn]:
-    """Follow-ups of the school year up to `as_of` whose result says 已返校/已劝返复学 while
-    the child has no return (SPEC §2) dated from RETURN_MATCH_DAYS before the follow-up
-    up to `as_of`. The status is left alone: the clerk confirms with `status set`.
+    """Follow-ups of the school year up to `as_of` whose result says 已返校/已劝返复学
+    while the history does not have the child back: no return (SPEC §2) dated from
+    RETURN_MATCH_DAYS before the follow-up up to `as_of`, and not at school on the day
+    of the follow-up after an earlier return. That last is the routine visit of a child
+    who came back weeks ago (every returned child is to be seen again, and the visit
+    says 已返校 again): nothing to confirm. A child recorded at school all along whose
+    record says 已劝返复学 is a finding: its dropout and return are missing. The status
+    is left alone: the clerk confirms with `status set`.
 
     Only the school year containing `as_of` is looked at, like every return figure: an
     old year's record is no longer something to act on. `window` keeps the children born
@@ -236,6 +243,14 @@ def unmatched_returns(conn: sqlite3.Connection, as_of: date, *, child_id: int | 
                SELECT 1 FROM status_events e
                 WHERE e.child_id = f.child_id AND {history.is_return('e')}
                   AND e.date BETWEEN date(f.date, :window) AND :as_of)
+           AND NOT (EXISTS (
+                        SELECT 1 FROM status_events e
+                         WHERE e.child_id = f.child_id AND {history.is_return('e')}
+                           AND e.date <= f.date)
+                    AND EXISTS (
+                        SELECT 1 FROM status_events s
+                         WHERE s.child_id = f.child_id AND {history.covers('s', 'f.date')}
+                           AND {history.status_at('s', 'f.date')} IN ({_BACK})))
          ORDER BY f.date, f.id""", params)
     return [UnmatchedReturn(r["id"], r["child_id"], r["id_number"], r["name"], r["village"],
                             r["school"], date.fromisoformat(r["date"]), r["by_name"],

@@ -208,16 +208,47 @@ def test_unmatched_return_leaves_the_status_alone_and_is_a_finding(case):
 
 
 @pytest.mark.parametrize("returned_on, matched", [
-    ("2024-10-01", True),    # 30 days before the follow-up: still its return
-    ("2024-09-30", False),   # 31 days before: an older story
+    ("2024-10-01", True),    # 30 days before the follow-up: its return
+    ("2024-09-30", True),    # earlier, and still at school on the day: a routine visit
     ("2024-11-08", True),    # recorded after the visit, before the reference date
+    ("2024-11-11", False),   # recorded after the reference date: not yet
 ])
-def test_a_return_event_in_the_window_matches(conn, returned_on, matched):
+def test_a_return_event_matches_when_near_or_when_the_child_is_still_back(
+        conn, returned_on, matched):
     kid = world.child(conn, "陈萱诗", "2013-05-01", status="dropout", school_name="后柳小学",
                       on="2024-09-01")
     world.event(conn, kid, returned_on, "enrolled", prev="dropout", school="后柳小学")
     _followup(conn, kid, "2024-10-31", "已劝返复学")
     assert (followups.unmatched_returns(conn, date(2024, 11, 10)) == []) is matched
+
+
+def test_the_routine_visits_after_a_return_are_no_findings(conn):
+    """A returned child is to be seen every few weeks, and the visit says 已返校 again."""
+    kid = world.child(conn, "陈萱诗", "2013-05-01", status="dropout", school_name="后柳小学",
+                      on="2024-09-01")
+    world.event(conn, kid, "2024-09-20", "enrolled", prev="dropout", school="后柳小学")
+    for day in ("2024-10-20", "2024-11-20", "2024-12-20"):
+        _followup(conn, kid, day, "已返校，在校表现良好")
+    assert followups.unmatched_returns(conn, date(2025, 1, 10)) == []
+
+
+def test_back_again_after_leaving_again_needs_its_own_return(conn):
+    kid = world.child(conn, "陈萱诗", "2013-05-01", status="dropout", school_name="后柳小学",
+                      on="2024-09-01")
+    world.event(conn, kid, "2024-09-20", "enrolled", prev="dropout", school="后柳小学")
+    world.event(conn, kid, "2024-11-01", "dropout", prev="enrolled", school="后柳小学")
+    _followup(conn, kid, "2024-12-20", "已劝返复学")
+    [found] = followups.unmatched_returns(conn, date(2025, 1, 10))
+    assert (found.date, found.status) == (date(2024, 12, 20), "dropout")
+
+
+def test_a_child_the_store_never_had_out_of_school_is_a_finding(conn):
+    """已劝返复学 about a child recorded at school all along: a dropout and its return are
+    missing from the records (the year's 辍学 and 劝返复学 figures would be short)."""
+    kid = world.child(conn, "陈萱诗", "2013-05-01", school_name="后柳小学", on="2024-09-01")
+    _followup(conn, kid, "2024-10-31", "已劝返复学")
+    [found] = followups.unmatched_returns(conn, date(2024, 11, 10))
+    assert found.status == "enrolled"
 
 
 def test_only_this_school_years_followups_are_findings(case):
