@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 from datetime import date
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -389,6 +390,113 @@ def test_xlsx_is_a_printable_form_with_the_chart(story, tmp_path):
     assert trend.cell(trend.max_row, 6).value == 1           # dropouts
     cases = [[c.value for c in row] for row in wb["劝返进展"].iter_rows()]
     assert any(row[0] == "王二" and row[1].startswith("610922****") for row in cases)
+
+
+GOLDEN = Path(__file__).parent / "golden" / "weekly-2025-W12.json"
+
+
+def test_xlsx_is_the_same_workbook_cell_by_cell(story, tmp_path):
+    """The W12 workbook as a reader sees it, compared with the one kcbx wrote before its
+    xlsx writer was made faster: every cell's value and type, number format, font, border,
+    alignment and fill; merged ranges, column widths, row heights, print settings; the
+    chart's sub-charts, series, axes and place. A change to the workbook fails here; when
+    the change is meant, rewrite the reference with KCBX_WRITE_GOLDEN=1 and read its diff.
+    """
+    town, _ = story
+    out = tmp_path / "周报.xlsx"
+    town.run("report", "weekly", "--week", "2025-W12", "--format", "xlsx", "--out", out)
+    got = workbook_print(out)
+    if os.environ.get("KCBX_WRITE_GOLDEN"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(golden_text(got), encoding="utf-8")
+    want = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert list(got) == list(want)                       # the sheets, in order
+    for name in want:
+        for part in want[name]:
+            assert got[name][part] == want[name][part], (name, part)
+
+
+def workbook_print(path: Path) -> dict:
+    """What a reader of the workbook at `path` sees, as plain JSON-able data: each cell as
+    [coordinate, value, type, number of its look in "styles"]."""
+    wb = load_workbook(path)
+    return {ws.title: sheet_print(ws) for ws in wb.worksheets}
+
+
+def sheet_print(ws) -> dict:
+    """One sheet: its cells (with or without a value, if styled) and its page."""
+    styles: dict[str, int] = {}
+    cells = [[cell.coordinate, cell.value, cell.data_type,
+              styles.setdefault(style_print(cell), len(styles))]
+             for row in ws.iter_rows() for cell in row
+             if cell.value is not None or cell.has_style]
+    return {
+        "styles": list(styles),
+        "cells": cells,
+        "merged": sorted(str(r) for r in ws.merged_cells.ranges),
+        "widths": {k: d.width for k, d in sorted(ws.column_dimensions.items()) if d.customWidth},
+        "heights": {str(k): d.height for k, d in sorted(ws.row_dimensions.items()) if d.height},
+        "page": {"freeze": ws.freeze_panes, "titles": ws.print_title_rows,
+                 "area": ws.print_area, "paper": str(ws.page_setup.paperSize),
+                 "orientation": ws.page_setup.orientation,
+                 "fit": [ws.sheet_properties.pageSetUpPr.fitToPage, ws.page_setup.fitToWidth,
+                         ws.page_setup.fitToHeight],
+                 "margins": dict(ws.page_margins), "gridlines": ws.sheet_view.showGridLines},
+        "charts": [chart_print(chart) for chart in ws._charts],
+    }
+
+
+def golden_text(data: dict) -> str:
+    """The reference as JSON with a line per cell and per style, so that a diff reads well."""
+    def one(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    lines = ["{"]
+    for i, (name, parts) in enumerate(data.items()):
+        lines.append(f" {one(name)}: {{")
+        for j, (part, value) in enumerate(parts.items()):
+            if isinstance(value, list) and value:
+                lines += [f"  {one(part)}: [", ",\n".join(f"   {one(v)}" for v in value), "  ]"]
+            else:
+                lines.append(f"  {one(part)}: {one(value)}")
+            lines[-1] += "," if j < len(parts) - 1 else ""
+        lines.append(" }," if i < len(data) - 1 else " }")
+    return "\n".join(lines + ["}", ""])
+
+
+def style_print(cell) -> str:
+    """A cell's look in one line: font, border, alignment, fill, number format."""
+    f, b, a = cell.font, cell.border, cell.alignment
+    colour = None if f.color is None else (f.color.type, f.color.value)
+    sides = [side and side.style for side in (b.left, b.right, b.top, b.bottom)]
+    return (f"font {f.name} {f.sz} b={f.b} i={f.i} u={f.u} strike={f.strike} {colour}"
+            f" | border {sides}"
+            f" | align {a.horizontal} {a.vertical} wrap={a.wrap_text} indent={a.indent}"
+            f" | fill {cell.fill.fill_type} | format {cell.number_format}"
+            f" | protect {cell.protection.locked} {cell.protection.hidden}")
+
+
+def chart_print(chart) -> dict:
+    """A chart's kind, title, place and size; each sub-chart's series and axes."""
+    def words(title) -> str | None:
+        return None if title is None else "".join(r.t for p in title.tx.rich.p
+                                                  for r in (p.r or []))
+
+    def ref(source) -> str | None:
+        if source is None:
+            return None
+        found = getattr(source, "numRef", None) or source.strRef
+        return found and found.f
+
+    anchor = chart.anchor
+    return {"kind": chart.tagname, "title": words(chart.title),
+            "at": [anchor._from.col, anchor._from.row, anchor.ext.width, anchor.ext.height],
+            "legend": chart.legend and chart.legend.position,
+            "charts": [{"kind": sub.tagname, "grouping": sub.grouping, "axes": [
+                [ax.tagname, ax.axId, ax.crossAx, ax.crosses, ax.delete, words(ax.title),
+                 ax.numFmt and ax.numFmt.formatCode] for ax in (sub.x_axis, sub.y_axis)],
+                "series": [[s.idx, ref(s.tx), ref(s.val), ref(s.cat)] for s in sub.series]}
+                for sub in chart._charts]}
 
 
 def test_default_file_name_holds_town_and_week_never_an_id(story, tmp_path, monkeypatch):
