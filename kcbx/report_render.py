@@ -12,16 +12,15 @@ Nothing here computes a figure: `kcbx.report` does.
 
 from __future__ import annotations
 
-import gc
 import html
 import re
 import sys
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kcbx import check, idcard
+from kcbx.memory import cycle_collector_paused
 from kcbx.metrics import Ratio, format_percent
 from kcbx.render import Columns, cell_text, neutralise, to_json
 from kcbx.report import WeeklyReport, case_days
@@ -615,24 +614,10 @@ def _trend_sheet(wb, report: WeeklyReport) -> None:
 def save_xlsx(report: WeeklyReport, path: Path) -> Path:
     """Write the workbook atomically (a reader never sees half a file; mode 0600).
 
-    Python's cycle collector is paused meanwhile. A county's workbook is hundreds of
-    thousands of cell and style objects, none of them garbage before the save is over, yet
-    every few thousand new objects the collector ran and its older generations walked all
-    of them again: a fifth of the workbook's time at 1,000,000 children.
+    A county's workbook is hundreds of thousands of cells: made with Python's cycle
+    collector paused (kcbx.memory).
     """
     from kcbx.render import save_workbook
 
-    with _collector_paused():
+    with cycle_collector_paused():
         return save_workbook(workbook(report), path)
-
-
-@contextmanager
-def _collector_paused():
-    """Turn off `gc` for the block; on again after it, if it was on before."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
