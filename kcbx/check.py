@@ -490,11 +490,16 @@ class _Inspector:
             else:
                 who = self.head(village_id)
             since = r.date - timedelta(days=followups.RETURN_MATCH_DAYS)
+            if r.status in history.RETURN_TO:  # at school all along, as the records have it
+                fix = ("记录中该生一直在校：确曾辍学后被劝返的，用 kcbx status set "
+                       "补记辍学和返校（各写明日期）；否则请改正劝返记录。")
+            else:
+                fix = "确已返校的，用 kcbx status set 记录返校（写明返校日期）。"
             findings.append(Finding(
                 "unmatched_return", who,
                 f"{r.date} 劝返记录结果为「{r.result}」，但 {since} 至 {self.as_of} 没有劝返复学"
                 f"的状态记录，{self.as_of} 的状态为「{vocab.status_name(r.status)}」：请核实；"
-                "确已返校的，用 kcbx status set 记录返校（写明返校日期）。", r.name, r.id_number))
+                + fix, r.name, r.id_number))
         return findings
 
     def remark_status(self) -> list[Finding]:

@@ -223,6 +223,14 @@ def test_followup_saying_returned_with_no_return_in_the_history(base):
     assert names(conn, "unmatched_return") == []
 
 
+def test_a_return_claimed_for_a_child_recorded_at_school_asks_for_the_missing_records(base):
+    conn = base["conn"]
+    child = kid(base, "唐一直")                       # at school in every record
+    followup(conn, child, "2025-03-08", "已劝返复学")
+    [f] = found(conn, "unmatched_return")
+    assert "状态为「在校」" in f["detail"] and "补记辍学和返校" in f["detail"]
+
+
 def test_only_children_of_compulsory_age_have_unmatched_returns(base):
     conn = base["conn"]
     older = kid(base, "郑老", "2008-08-01")              # 16 on 2024-08-31
