@@ -128,7 +128,8 @@ def _import(conn: sqlite3.Connection, paths: Sequence[Path], options: Options,
             before_write: Callable[[], None] | None) -> ImportResult:
     result = ImportResult(dry_run=options.dry_run)
     sheets = _read_all(paths, options, result.notes)
-    todo = [s for s in sheets if not _skip_if_imported(conn, s, options, result.notes)]
+    todo = [s for s in _each_once(sheets, result.notes)
+            if not _skip_if_imported(conn, s, options, result.notes)]
     for s in todo:
         _validate(s)
     _reject_same_id_two_names(todo)
@@ -241,6 +242,23 @@ def _sheet_date(parsed: headers.ParsedSheet, options: Options) -> tuple[date, st
     if parsed.title_date:
         return parsed.title_date, "title"
     return options.today, "today"
+
+
+def _each_once(sheets: list[Sheet], notes: list[str]) -> list[Sheet]:
+    """The call's sheets, each content once. The same file given twice (two globs that
+    overlap, a copy saved as 中坝村 (1).xlsx) would be a second batch of the same rows,
+    whose events make undoing the first refuse; the repeat is skipped with a note,
+    --force or not."""
+    first: dict[tuple[str, str], Sheet] = {}
+    for sheet in sheets:
+        key = (sheet.sha256, sheet.result.sheet or "")
+        if key not in first:
+            first[key] = sheet
+            continue
+        sheet.result.skipped = True
+        notes.append(f"{sheet.result.file}{_sheet_label(sheet.result.sheet)} 与本次导入的 "
+                     f"{first[key].result.file} 内容相同，已跳过。")
+    return list(first.values())
 
 
 def _skip_if_imported(conn: sqlite3.Connection, sheet: Sheet, options: Options,

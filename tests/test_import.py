@@ -338,3 +338,15 @@ def test_an_unreadable_file_stops_the_call_before_the_rest_are_read(run, db_path
     assert result.exit_code == 1 and "坏文件.xlsx" in result.stderr
     assert len(calls) < 9  # the files queued behind the broken one were never opened
     assert sqlite3.connect(db_path).execute("SELECT count(*) FROM children").fetchone()[0] == 0
+
+
+def test_the_same_file_twice_in_one_call_is_imported_once(run, db_path, village_sheet, tmp_path):
+    copy = tmp_path / "census (1).xlsx"
+    copy.write_bytes(village_sheet.read_bytes())
+    result = run("import", village_sheet, village_sheet, copy, "--force", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [b["file"] for b in json.loads(result.stdout)["batches"]] == ["census.xlsx"]
+    assert result.stderr.count("与本次导入的 census.xlsx 内容相同，已跳过") == 2
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT count(*) FROM status_events").fetchone()[0] == 3
+    assert run("undo", "1").exit_code == 0
