@@ -189,7 +189,7 @@ DATE_SOURCES = {"title": "表头日期", "as_of": "--as-of", "today": "今天"}
 
 @command(app, "import")
 def import_(
-    files: list[Path] = typer.Argument(..., help="要导入的表格文件（.xlsx .xls .ods .csv），可以多个。"),
+    files: list[Path] = typer.Argument(..., help="要导入的表格文件（.xlsx .xls .ods .csv），可以多个；同时给出的其他文件（说明文档、Excel 的 ~$ 临时文件、子文件夹）跳过并提示。"),
     kind: Optional[Kind] = typer.Option(None, "--kind", help="表格类型（默认按表头自动判断）。"),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="只导入这个工作表。"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="表格日期（优先于表头中的填报日期）。"),
