@@ -22,6 +22,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
+from kcbx.memory import cycle_collector_paused
+
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
@@ -161,10 +163,11 @@ def write_text(path: Path, text: str, *, bom: bool = False) -> Path:
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding=encoding))
 
 
+@cycle_collector_paused()  # a county's list is hundreds of thousands of cells
 def xlsx_sheet(wb, title: str, rows: Sequence[dict], columns: Columns, *,
                heading: str, subtitle: str = "", landscape: bool = True):
     """Add a print-ready sheet: title row, subtitle (制表单位/日期), borders, A4, header repeated."""
-    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     ws = wb.create_sheet(title=_sheet_title(title))
@@ -178,12 +181,10 @@ def xlsx_sheet(wb, title: str, rows: Sequence[dict], columns: Columns, *,
     ws.append([header for _, header in columns])
     for row in rows:
         ws.append([_xlsx_value(row.get(key)) for key, _ in columns])
-    thin = Side(style="thin")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    boxed = boxed_cells()
     for cells in ws.iter_rows(min_row=3, max_row=ws.max_row, max_col=width):
         for cell in cells:
-            cell.border = border
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
+            boxed(cell)
     for cell in ws[3]:
         cell.font = Font(bold=True)
     for i, (key, header) in enumerate(columns, start=1):
@@ -197,6 +198,32 @@ def xlsx_sheet(wb, title: str, rows: Sequence[dict], columns: Columns, *,
     ws.print_title_rows = "3:3"
     ws.freeze_panes = "A4"
     return ws
+
+
+def boxed_cells() -> Callable[[object], None]:
+    """A function that gives a table cell of one workbook thin borders and wrapped text,
+    centred vertically: the first cell is styled, every other copies its style.
+
+    openpyxl's style setters hash the style and look it up in the workbook on every call:
+    a list of 50,000 children (700,000 cells) took 26 s that way."""
+    from copy import copy
+
+    from openpyxl.styles import Alignment, Border, Side
+
+    side = Side(style="thin")
+    border = Border(left=side, right=side, top=side, bottom=side)
+    template = None
+
+    def boxed(cell) -> None:
+        nonlocal template
+        if template is None:
+            cell.border = border
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+            template = copy(cell._style)
+        else:
+            cell._style = copy(template)
+
+    return boxed
 
 
 def _xlsx_value(value: object) -> object:
@@ -213,6 +240,7 @@ def _sheet_title(title: str) -> str:
     return title[:31] or "Sheet"
 
 
+@cycle_collector_paused()
 def save_workbook(wb, path: Path) -> Path:
     """Save an openpyxl workbook atomically."""
     return write_atomic(path, lambda tmp: wb.save(tmp))

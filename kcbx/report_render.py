@@ -22,7 +22,7 @@ from pathlib import Path
 from kcbx import check, idcard
 from kcbx.memory import cycle_collector_paused
 from kcbx.metrics import Ratio, format_percent
-from kcbx.render import Columns, cell_text, neutralise, to_json
+from kcbx.render import Columns, boxed_cells, cell_text, neutralise, to_json
 from kcbx.report import WeeklyReport, case_days
 from kcbx.vocab import status_name
 
@@ -468,13 +468,11 @@ def workbook(report: WeeklyReport):
 def _section_sheet(wb, name: str, section: Section, report: WeeklyReport) -> None:
     """One section as a form: title, 填报单位/日期, then each block with borders; A4.
 
-    Rows are written by number and styled by copying the style of the first table cell:
-    openpyxl's `max_row` and style setters cost time per call, which made a county's
-    workbook (a few thousand findings) take several seconds.
+    Rows are written by number and boxed by copying the style of the first table cell
+    (render.boxed_cells): openpyxl's `max_row` and style setters cost time per call,
+    which made a county's workbook (a few thousand findings) take several seconds.
     """
-    from copy import copy
-
-    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     ws = wb.create_sheet(name)
@@ -495,19 +493,8 @@ def _section_sheet(wb, name: str, section: Section, report: WeeklyReport) -> Non
     for note in section.notes:
         merged(note, alignment=Alignment(wrap_text=True, vertical="center"))
         ws.row_dimensions[line].height = 30
-    side = Side(style="thin")
-    border = Border(left=side, right=side, top=side, bottom=side)
     bold = Font(bold=True)
-    template = None  # the style of the first table cell, copied to all the others
-
-    def boxed(cell) -> None:
-        nonlocal template
-        if template is None:
-            cell.border = border
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-            template = copy(cell._style)
-        else:
-            cell._style = copy(template)
+    boxed = boxed_cells()
 
     widths = [6.0] * width
     for block in section.blocks:
