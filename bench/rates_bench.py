@@ -48,16 +48,26 @@ CHANGES = [("enrolled", "away", 40), ("away", "enrolled", 25), ("enrolled", "dro
            ("never_enrolled", "enrolled", 3)]
 
 
+def school_year_days(today: date) -> tuple[date, date, date]:
+    """(start of the school year, the census day halfway to `today`, a day last year)."""
+    start = school_year_start(today)
+    return start, start + (today - start) / 2, start - timedelta(days=170)
+
+
+def bulk_store(path: Path):
+    """A new store at `path`, in a transaction, not synced: a bench input, made once."""
+    conn = kdb.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("BEGIN")
+    return conn
+
+
 def build(path: Path, children: int, seed: int = 2025) -> None:
     """Write `children` children and 2 × `children` events into a new store at `path`."""
     rng = random.Random(seed)
     today = date.today()
-    start = school_year_start(today)
-    census_day = start + (today - start) / 2
-    last_year = start - timedelta(days=170)
-    conn = kdb.connect(path)
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("BEGIN")
+    start, census_day, last_year = school_year_days(today)
+    conn = bulk_store(path)
     conn.executemany("INSERT INTO units (id, kind, name) VALUES (?, 'village', ?)",
                      ((i, f"第{i}村") for i in range(1, VILLAGES + 1)))
     conn.executemany("INSERT INTO units (id, kind, name) VALUES (?, 'school', ?)",

@@ -36,11 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # whole-process wall and CPU medians; the census and change mix of a real township
-from rates_bench import CENSUS, CHANGES, timed  # noqa: E402
+from rates_bench import CENSUS, CHANGES, bulk_store, school_year_days, timed  # noqa: E402
 
 from kcbx import db as kdb  # noqa: E402
 from kcbx import history  # noqa: E402
-from kcbx.dates import school_year_start  # noqa: E402
 from kcbx.idcard import check_char  # noqa: E402
 
 TARGETS = {50_000: 1.0, 1_000_000: 10.0}
@@ -78,12 +77,8 @@ def build(path: Path, children: int, seed: int = 2025) -> None:
     rng = random.Random(seed)
     town = Town(children)
     today = TODAY
-    start = school_year_start(today)
-    census_day = start + (today - start) / 2
-    last_year = start - timedelta(days=170)
-    conn = kdb.connect(path)
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("BEGIN")
+    start, census_day, last_year = school_year_days(today)
+    conn = bulk_store(path)
     _units(conn, town)
     batches = _batches(conn, town, start, today, census_day, last_year, rng)
     ids = sorted(_id_number(rng, n) for n in range(children))  # sorted: cheap index inserts
